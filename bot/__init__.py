@@ -1,0 +1,1 @@
+"""AsyncStand: asynchronous standups for Slack."""

@@ -1,0 +1,147 @@
+"""Summary maths for a standup run: who answered, who we are waiting on, what is blocked.
+
+Kept pure so the channel summary can be rebuilt from stored state at any time (each answer
+and the final close both re-render it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "STATES",
+    "AnswerEntry",
+    "Digest",
+    "ParticipantStatus",
+    "build_digest",
+    "is_blocker_question",
+    "is_no_blocker",
+]
+
+STATES = ("pending", "sent", "answered", "skipped", "missed", "failed")
+_NOT_YET = frozenset({"pending", "sent"})
+_GAVE_UP = frozenset({"missed", "failed"})
+
+# Answers that mean "nothing is blocking me", compared after strip/casefold/whitespace collapse
+# and with trailing punctuation removed.
+_NO_BLOCKER_ANSWERS = frozenset(
+    {
+        "",
+        "-",
+        "--",
+        "---",
+        "—",
+        "–",
+        "no",
+        "nope",
+        "nah",
+        "none",
+        "none so far",
+        "none today",
+        "none at the moment",
+        "none atm",
+        "n/a",
+        "na",
+        "nil",
+        "nothing",
+        "nothing today",
+        "nothing so far",
+        "nothing blocking",
+        "nothing blocking me",
+        "no blocker",
+        "no blockers",
+        "no blockers today",
+        "no blocks",
+        "no impediments",
+        "no issues",
+        "not blocked",
+        "not really",
+        "all good",
+        "👍",
+        ":+1:",
+        ":thumbsup:",
+    }
+)
+_TRAILING_PUNCTUATION = ".!?,;:…)( "
+
+
+@dataclass(frozen=True)
+class ParticipantStatus:
+    """Where one participant's prompt stands for this run (see :data:`STATES`)."""
+
+    user_id: str
+    state: str
+
+
+@dataclass(frozen=True)
+class AnswerEntry:
+    """One participant's answers as ``(question, answer)`` pairs in question order."""
+
+    user_id: str
+    answers: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Participants grouped for the summary, each list in the run's participant order."""
+
+    answered: list[str]
+    waiting: list[str]
+    skipped: list[str]
+    missed: list[str]
+    blockers: list[tuple[str, str]]
+
+
+def is_blocker_question(question: str) -> bool:
+    """Blocker questions are recognised by wording so teams can phrase them however they like."""
+    return "block" in question.casefold()
+
+
+def is_no_blocker(answer: str) -> bool:
+    """True for answers like "none", "No.", "n/a" or "-" that should not be listed as blockers."""
+    normalised = " ".join(answer.casefold().split()).rstrip(_TRAILING_PUNCTUATION).strip()
+    return normalised in _NO_BLOCKER_ANSWERS
+
+
+def build_digest(
+    statuses: list[ParticipantStatus], entries: list[AnswerEntry], *, final: bool
+) -> Digest:
+    """Group participants for the summary and collect real blockers, in participant order.
+
+    Before the close, people who have not answered yet are "waiting"; once the run is final
+    they count as having missed it. Missed/failed prompts always count as missed; unknown
+    states are left out.
+    Blockers only come from participants whose state is "answered".
+    """
+    answered: list[str] = []
+    waiting: list[str] = []
+    skipped: list[str] = []
+    missed: list[str] = []
+    seen: set[str] = set()
+    for status in statuses:
+        if status.user_id in seen:
+            continue
+        seen.add(status.user_id)
+        if status.state == "answered":
+            answered.append(status.user_id)
+        elif status.state == "skipped":
+            skipped.append(status.user_id)
+        elif status.state in _NOT_YET:
+            (missed if final else waiting).append(status.user_id)
+        elif status.state in _GAVE_UP:
+            missed.append(status.user_id)
+
+    # If a user somehow has several entries, the latest one wins.
+    by_user = {entry.user_id: entry for entry in entries}
+    blockers: list[tuple[str, str]] = []
+    for user_id in answered:
+        entry = by_user.get(user_id)
+        if entry is None:
+            continue
+        for question, answer in entry.answers:
+            if is_blocker_question(question) and not is_no_blocker(answer):
+                blockers.append((user_id, answer.strip()))
+
+    return Digest(
+        answered=answered, waiting=waiting, skipped=skipped, missed=missed, blockers=blockers
+    )

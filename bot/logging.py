@@ -1,0 +1,97 @@
+"""structlog set-up: pretty on a TTY, JSON otherwise, and tokens never written out."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_TOKEN = re.compile(r"xox[abeprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+_SECRET_KEYS = ("token", "secret", "password", "encryption_key", "authorization", "signature")
+
+
+def redact_text(text: str) -> str:
+    """Mask anything shaped like a Slack token."""
+    return _TOKEN.sub(lambda m: m.group(0)[:5] + "[REDACTED]", text)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_pair(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact(v) for v in value)
+    return value
+
+
+def _redact_pair(key: str, value: Any) -> Any:
+    lowered = key.lower()
+    if any(marker in lowered for marker in _SECRET_KEYS) and isinstance(value, str) and value:
+        return "[REDACTED]"
+    return _redact(value)
+
+
+def redact_processor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Backstop: whatever a caller logs, secrets and xox… tokens leave as [REDACTED]."""
+    for key in list(event_dict):
+        event_dict[key] = _redact_pair(key, event_dict[key])
+    return event_dict
+
+
+class _RedactingFilter(logging.Filter):
+    """Same backstop for stdlib loggers (slack_sdk, aiohttp, sqlalchemy)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        return True
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
+    """Configure structlog and route stdlib logging through the same renderer."""
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact_processor,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    handler.addFilter(_RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiohttp.access", "apscheduler", "sqlalchemy.engine"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

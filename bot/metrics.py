@@ -1,0 +1,40 @@
+"""Prometheus metrics, one registry per app so tests and replicas don't share state."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.http_requests = Counter(
+            "asyncstand_http_requests_total",
+            "Inbound HTTP requests",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "asyncstand_http_request_seconds",
+            "Inbound request handling time",
+            ["route"],
+            registry=self.registry,
+        )
+        self.prompts = Counter(
+            "asyncstand_prompts_total",
+            "Prompts by outcome (sent, failed, missed, retried)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.scheduler_lag = Histogram(
+            "asyncstand_scheduler_lag_seconds",
+            "From a prompt's due minute to its DM being posted",
+            buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 900),
+            registry=self.registry,
+        )
+        self.runs_closed = Counter(
+            "asyncstand_runs_closed_total", "Runs finalised", registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,46 @@
+"""What a listener or job needs, built once by create_app and handed around explicitly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.settings import Settings
+from bot.slack import SlackGateway
+from storage.db import Database
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Services:
+    """Settings, database, Slack gateway and clock; one per running app."""
+
+    settings: Settings
+    db: Database
+    slack: SlackGateway
+    clock: Callable[[], dt.datetime] = system_clock
+    # Set by the scheduler when this process runs one: lets a command make it look now.
+    wake_scheduler: Callable[[], None] = field(default=lambda: None)
+
+    @property
+    def grace(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.settings.prompt_grace_minutes)
+
+    @property
+    def close_after(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.settings.run_close_after_minutes)
+
+
+SERVICES_KEY = "asyncstand_services"
+
+
+def services_from(context: Any) -> Services:
+    """The Services a Bolt middleware put into the listener context."""
+    services = context[SERVICES_KEY]
+    assert isinstance(services, Services)
+    return services

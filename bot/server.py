@@ -1,0 +1,247 @@
+"""create_app(settings): build the Bolt app, the HTTP routes, the scheduler; start nothing yet."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+
+from bot.metrics import Metrics
+from bot.runtime import SERVICES_KEY, Services, system_clock
+from bot.settings import Settings
+from bot.slack import SlackGateway, error_code
+from handlers import answers, commands, lifecycle, standup_form
+from scheduler.worker import Worker
+from storage import queries
+from storage.crypto import SecretBox
+from storage.db import Database
+from storage.migrate import upgrade_to_head
+from storage.models import Installation
+
+log = structlog.get_logger("asyncstand.app")
+
+SORRY = "Something went wrong on our side. Nothing you entered was lost — please try again."
+
+
+@dataclass
+class AsyncStand:
+    """Everything one process runs: HTTP app, Bolt app, services and (maybe) the scheduler."""
+
+    settings: Settings
+    services: Services
+    bolt: AsyncApp
+    web: web.Application
+    worker: Worker | None
+    metrics: Metrics
+
+
+def _error_response(body: dict[str, Any]) -> BoltResponse:
+    """What Slack gets when a listener fails before acknowledging: a message, not a 500."""
+    if body.get("type") == "view_submission":
+        view_blocks = (body.get("view") or {}).get("blocks") or []
+        first_input = next((b for b in view_blocks if b.get("type") == "input"), None)
+        if first_input and first_input.get("block_id"):
+            payload = {"response_action": "errors", "errors": {first_input["block_id"]: SORRY}}
+            return BoltResponse(status=200, body=json.dumps(payload))
+        return BoltResponse(status=200, body="")
+    return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": SORRY}))
+
+
+def build_bolt(services: Services) -> AsyncApp:
+    settings = services.settings
+    token = settings.slack_bot_token
+    bolt_kwargs: dict[str, Any] = {
+        "signing_secret": settings.slack_signing_secret,
+        "client": services.slack.client(token),
+        "raise_error_for_unhandled_request": False,
+        "process_before_response": False,
+    }
+    if token:
+        bolt_kwargs["token"] = token
+    else:
+        bolt_kwargs["authorize"] = _make_authorize(services)
+    app = AsyncApp(**bolt_kwargs)
+
+    async def inject_services(
+        context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        context[SERVICES_KEY] = services
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(team_id=context.team_id or context.enterprise_id)
+        await next()
+
+    app.middleware(inject_services)
+
+    async def on_error(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None
+    ) -> Any:
+        log.error("listener_failed", error_type=type(error).__name__, exc_info=error)
+        if response is not None:  # not acknowledged yet: answer Slack with a message
+            return _error_response(body)
+        return None
+
+    app.error(on_error)
+    for feature in (commands, standup_form, answers, lifecycle):
+        feature.register(app)
+    return app
+
+
+def _make_authorize(services: Services) -> Callable[..., Awaitable[Any]]:
+    """Multi-workspace authorize: the bot token comes from our encrypted installation table."""
+    from slack_bolt.authorization import AuthorizeResult
+    from sqlalchemy import select
+
+    async def authorize(
+        enterprise_id: str | None, team_id: str | None, **_: Any
+    ) -> AuthorizeResult | None:
+        key = team_id or enterprise_id
+        if not key:
+            return None
+        async with services.db.session() as session:
+            workspace = await queries.get_workspace(session, key)
+            if workspace is None or not workspace.active:
+                return None
+            install = (
+                await session.execute(
+                    select(Installation).where(Installation.workspace_id == workspace.id)
+                )
+            ).scalar_one_or_none()
+            token = await services.slack.bot_token(session, workspace.id)
+        if install is None or token is None:
+            return None
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=token,
+            bot_user_id=install.bot_user_id,
+            bot_id=install.bot_id,
+        )
+
+    return authorize
+
+
+async def bootstrap_single_workspace(services: Services) -> None:
+    """Single-workspace mode: learn which workspace the token belongs to (retrying quietly)."""
+    client = services.slack.client(services.settings.slack_bot_token)
+    delay = 2.0
+    while True:
+        try:
+            response = await client.auth_test()
+            break
+        except SlackApiError as exc:
+            log.warning("auth_test_failed", error=error_code(exc))
+        except Exception as exc:  # network down at start-up: keep serving, try again later
+            log.warning("auth_test_unreachable", error_type=type(exc).__name__)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 300)
+    async with services.db.session() as session:
+        workspace = await queries.ensure_workspace(
+            session,
+            str(response["team_id"]),
+            enterprise_id=response.get("enterprise_id"),
+            name=response.get("team"),
+        )
+        workspace.active = True
+    log.info("single_workspace_ready", team_id=response["team_id"])
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], Any] = system_clock,
+) -> AsyncStand:
+    """Build every part of the app. Nothing connects until the aiohttp app starts."""
+    secret_box = SecretBox(settings.fernet_keys) if settings.fernet_keys else None
+    services = Services(
+        settings=settings,
+        db=Database(settings.database_url),
+        slack=SlackGateway(settings, secret_box),
+        clock=clock,
+    )
+    bolt = build_bolt(services)
+    metrics = Metrics()
+    worker = Worker(services, metrics) if settings.role in ("worker", "all") else None
+    web_app = web.Application(client_max_size=1024 * 1024)
+    background: list[asyncio.Task[None]] = []
+
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        if bolt_response.status >= 500:
+            bolt_response = BoltResponse(
+                status=200, body=json.dumps({"response_type": "ephemeral", "text": SORRY})
+            )
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def metrics_route(_: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
+
+    async def install_not_available(_: web.Request) -> web.Response:
+        return web.Response(
+            status=404,
+            text="This AsyncStand runs for one workspace (SLACK_BOT_TOKEN); there is nothing "
+            "to install. Set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for multi-workspace mode.",
+        )
+
+    @web.middleware
+    async def observe(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except Exception:
+            log.exception("request_failed", route=name)
+            return web.json_response({"error": "internal error"}, status=503)
+        finally:
+            metrics.http_requests.labels(name, str(status)).inc()
+            metrics.http_latency.labels(name).observe(time.perf_counter() - started)
+
+    web_app.middlewares.append(observe)
+    web_app.router.add_post("/slack/events", slack_events)
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics_route)
+    web_app.router.add_get("/slack/install", install_not_available)
+    web_app.router.add_get("/slack/oauth_redirect", install_not_available)
+
+    async def on_startup(_: web.Application) -> None:
+        if settings.auto_migrate:
+            await upgrade_to_head(services.db.engine)
+        if settings.single_workspace:
+            background.append(asyncio.create_task(bootstrap_single_workspace(services)))
+        if worker is not None:
+            worker.start()
+        log.info("started", role=settings.role, single_workspace=settings.single_workspace)
+
+    async def on_cleanup(_: web.Application) -> None:
+        if worker is not None:
+            await worker.stop()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await services.db.dispose()
+
+    web_app.on_startup.append(on_startup)
+    web_app.on_cleanup.append(on_cleanup)
+    return AsyncStand(settings, services, bolt, web_app, worker, metrics)

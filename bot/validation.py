@@ -1,0 +1,191 @@
+"""Rules for the create-standup form, kept pure so they can be tested without Slack.
+
+Errors are keyed by the form's block ids because Slack shows a ``response_action: errors``
+message directly under the matching input block.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_QUESTIONS",
+    "MAX_ANSWER_LEN",
+    "MAX_NAME_LEN",
+    "MAX_PARTICIPANTS",
+    "MAX_QUESTIONS",
+    "MAX_QUESTION_LEN",
+    "TZ_MODES",
+    "StandupDraft",
+    "name_key",
+    "normalise_name",
+    "parse_questions",
+    "validate_draft",
+]
+
+MAX_QUESTIONS = 10
+MAX_QUESTION_LEN = 300
+MAX_NAME_LEN = 80
+MAX_PARTICIPANTS = 100
+MAX_ANSWER_LEN = 3000  # Slack's plain_text_input max_length ceiling.
+
+DEFAULT_QUESTIONS = (
+    "What did you do yesterday?",
+    "What will you do today?",
+    "Anything blocking you?",
+)
+
+TZ_MODES = ("participant", "fixed")
+
+_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
+# Error messages quote at most this much of what the user typed.
+_QUOTE_LEN = 60
+
+
+@dataclass(frozen=True)
+class StandupDraft:
+    """What the user submitted in the create form, before it is stored."""
+
+    name: str
+    channel_id: str | None
+    questions: list[str]
+    participant_ids: list[str]
+    weekdays: frozenset[int]
+    local_time: str | None
+    tz_mode: str
+    fixed_tz: str | None
+
+
+def normalise_name(name: str) -> str:
+    """Strip and collapse internal whitespace so "Daily  sync " and "Daily sync" are one name."""
+    return " ".join(name.split())
+
+
+def name_key(name: str) -> str:
+    """Case-insensitive identity of a standup name, used for the uniqueness check."""
+    return normalise_name(name).casefold()
+
+
+def parse_questions(raw: str) -> list[str]:
+    """One question per line of the multiline input; blank lines are ignored."""
+    return [line.strip() for line in raw.splitlines() if line.strip()]
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+
+
+def _quote(text: str) -> str:
+    """Quote user text inside an error (plain text, so no escaping), kept short."""
+    text = text.strip()
+    if len(text) > _QUOTE_LEN:
+        text = text[: _QUOTE_LEN - 1] + "…"
+    return f"“{text}”"
+
+
+def _question_error(questions: list[str]) -> str | None:
+    if not questions:
+        return "Add at least one question."
+    if len(questions) > MAX_QUESTIONS:
+        return (
+            f"Too many questions: use at most {MAX_QUESTIONS} (you have {len(questions)}), "
+            "one per line."
+        )
+    too_long = [i for i, q in enumerate(questions, start=1) if len(q) > MAX_QUESTION_LEN]
+    if too_long:
+        lines = ", ".join(str(i) for i in too_long)
+        label = "Line" if len(too_long) == 1 else "Lines"
+        return (
+            f"{label} {lines} {'is' if len(too_long) == 1 else 'are'} too long: "
+            f"keep each question to {MAX_QUESTION_LEN} characters."
+        )
+    seen: dict[str, int] = {}
+    for i, question in enumerate(questions, start=1):
+        key = name_key(question)
+        if key in seen:
+            return f"Line {i} repeats line {seen[key]}: each question should be asked once."
+        seen[key] = i
+    return None
+
+
+def _participant_error(participant_ids: list[str], bot_user_ids: set[str]) -> str | None:
+    unique = list(dict.fromkeys(participant_ids))
+    if not unique:
+        return "Add at least one participant."
+    bots = [uid for uid in unique if uid in bot_user_ids]
+    if bots:
+        return f"Bots can't be participants: remove {_plural(len(bots), 'bot user')}."
+    if len(unique) > MAX_PARTICIPANTS:
+        return (
+            f"Too many participants: a standup can have at most {MAX_PARTICIPANTS} "
+            f"(you picked {len(unique)})."
+        )
+    return None
+
+
+def validate_draft(
+    draft: StandupDraft,
+    *,
+    existing_names: set[str],
+    bot_user_ids: set[str],
+    is_valid_tz: Callable[[str], bool],
+) -> dict[str, str]:
+    """Check a draft and return ``{block_id: message}``; an empty dict means it can be saved.
+
+    ``existing_names`` must already be casefolded (see :func:`name_key`). Only the first
+    problem per field is reported, because Slack shows one message per input.
+    """
+    # Imported here because blocks imports this module's limits to build the form.
+    from bot import blocks
+
+    errors: dict[str, str] = {}
+
+    name = normalise_name(draft.name)
+    if not name:
+        errors[blocks.B_NAME] = "Give the standup a name."
+    elif len(name) > MAX_NAME_LEN:
+        errors[blocks.B_NAME] = (
+            f"That name is too long: use at most {MAX_NAME_LEN} characters (it has {len(name)})."
+        )
+    elif name_key(name) in existing_names or draft.name.strip().casefold() in existing_names:
+        errors[blocks.B_NAME] = (
+            f"A standup called {_quote(name)} already exists. Pick a different name."
+        )
+
+    if not draft.channel_id:
+        errors[blocks.B_CHANNEL] = "Pick the channel where answers should be posted."
+
+    question_error = _question_error(draft.questions)
+    if question_error:
+        errors[blocks.B_QUESTIONS] = question_error
+
+    participant_error = _participant_error(draft.participant_ids, bot_user_ids)
+    if participant_error:
+        errors[blocks.B_PARTICIPANTS] = participant_error
+
+    if not draft.weekdays:
+        errors[blocks.B_DAYS] = "Pick at least one day."
+    elif not draft.weekdays <= frozenset(range(7)):
+        errors[blocks.B_DAYS] = "Pick days from Monday to Sunday."
+
+    if not draft.local_time:
+        errors[blocks.B_TIME] = "Pick a time for the prompt."
+    elif not _TIME.fullmatch(draft.local_time):
+        errors[blocks.B_TIME] = "Use a 24-hour time such as 09:30."
+
+    if draft.tz_mode not in TZ_MODES:
+        errors[blocks.B_TZ_MODE] = "Choose how time zones work for this standup."
+    elif draft.tz_mode == "fixed":
+        zone = (draft.fixed_tz or "").strip()
+        if not zone:
+            errors[blocks.B_TZ] = (
+                "Enter a time zone such as Europe/Berlin, or use each participant's own time zone."
+            )
+        elif not is_valid_tz(zone):
+            errors[blocks.B_TZ] = (
+                f"{_quote(zone)} isn't a time zone we know. Use an IANA name such as Europe/Berlin."
+            )
+
+    return errors

@@ -1,0 +1,77 @@
+"""App lifecycle events: the App Home, and uninstall / token revocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import update
+
+from bot import blocks
+from bot.runtime import services_from
+from bot.slack import error_code
+from handlers.context import log
+from storage import queries
+from storage.models import Installation, Prompt, Standup, Workspace
+
+
+def register(app: AsyncApp) -> None:
+    app.event("app_home_opened")(on_home_opened)
+    app.event("app_uninstalled")(on_uninstalled)
+    app.event("tokens_revoked")(on_tokens_revoked)
+
+
+async def on_home_opened(
+    event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    if event.get("tab") != "home":
+        return
+    home = blocks.help_message()
+    try:
+        await client.views_publish(
+            user_id=str(event["user"]), view={"type": "home", "blocks": home["blocks"]}
+        )
+    except SlackApiError as exc:
+        log.warning("home_publish_failed", error=error_code(exc))
+
+
+async def deactivate_workspace(context: AsyncBoltContext) -> None:
+    """Forget the tokens and stop all scheduled work for the workspace (idempotent)."""
+    services = services_from(context)
+    team_id = context.team_id or context.enterprise_id
+    if not team_id:
+        return
+    async with services.db.session() as session:
+        workspace = await queries.get_workspace(session, team_id)
+        if workspace is None:
+            return
+        await session.execute(
+            update(Installation)
+            .where(Installation.workspace_id == workspace.id)
+            .values(bot_token_encrypted=None, bot_refresh_token_encrypted=None)
+        )
+        await session.execute(
+            update(Prompt)
+            .where(Prompt.workspace_id == workspace.id, Prompt.state.in_(("pending", "sending")))
+            .values(state="missed", error="app uninstalled", lease_until=None)
+        )
+        await session.execute(
+            update(Standup).where(Standup.workspace_id == workspace.id).values(active=False)
+        )
+        await session.execute(
+            update(Workspace).where(Workspace.id == workspace.id).values(active=False)
+        )
+    log.info("workspace_deactivated")
+
+
+async def on_uninstalled(context: AsyncBoltContext) -> None:
+    await deactivate_workspace(context)
+
+
+async def on_tokens_revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    tokens = event.get("tokens") or {}
+    if tokens.get("bot"):
+        await deactivate_workspace(context)

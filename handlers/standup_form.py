@@ -1,0 +1,185 @@
+"""The create-standup modal: validate within Slack's 3 seconds, store, then set up the channel."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import IntegrityError
+
+from bot import blocks
+from bot.mrkdwn import escape
+from bot.runtime import Services, services_from
+from bot.slack import error_code, send_dm
+from bot.validation import StandupDraft, name_key, normalise_name, parse_questions, validate_draft
+from handlers.context import log, workspace_id_for
+from scheduler.timemath import (
+    describe_schedule,
+    is_valid_timezone,
+    parse_local_time,
+    weekdays_to_mask,
+)
+from scheduler.worker import fetch_profile
+from storage import queries
+from storage.models import Standup
+
+# Profile look-ups must finish well inside the 3 s a view submission allows.
+PROFILE_LOOKUP_BUDGET = 1.5
+
+
+def register(app: AsyncApp) -> None:
+    app.view(blocks.CREATE_CALLBACK)(on_create_submit)
+
+
+def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    block = values.get(block_id) or {}
+    element = block.get(blocks.A_VALUE) or {}
+    return element if isinstance(element, dict) else {}
+
+
+def draft_from_view(view: dict[str, Any]) -> StandupDraft:
+    """Read the submitted form; anything missing becomes empty and fails validation."""
+    values: dict[str, Any] = (view.get("state") or {}).get("values") or {}
+    days = _value(values, blocks.B_DAYS).get("selected_options") or []
+    weekdays = frozenset(
+        int(o["value"]) for o in days if str(o.get("value", "")).isdigit() and int(o["value"]) < 7
+    )
+    tz_option = _value(values, blocks.B_TZ_MODE).get("selected_option") or {}
+    return StandupDraft(
+        name=normalise_name(_value(values, blocks.B_NAME).get("value") or ""),
+        channel_id=_value(values, blocks.B_CHANNEL).get("selected_conversation"),
+        questions=parse_questions(_value(values, blocks.B_QUESTIONS).get("value") or ""),
+        participant_ids=list(
+            dict.fromkeys(_value(values, blocks.B_PARTICIPANTS).get("selected_users") or [])
+        ),
+        weekdays=weekdays,
+        local_time=_value(values, blocks.B_TIME).get("selected_time"),
+        tz_mode=str(tz_option.get("value") or "participant"),
+        fixed_tz=(_value(values, blocks.B_TZ).get("value") or "").strip() or None,
+    )
+
+
+async def _bot_participants(
+    services: Services, client: AsyncWebClient, workspace_id: int, user_ids: list[str]
+) -> set[str]:
+    """Which of these users are bots, using cached profiles and users.info for the rest."""
+    async with services.db.session() as session:
+        members = await queries.ensure_members(session, workspace_id, user_ids)
+    bots = {u for u, m in members.items() if m.is_bot}
+    unknown = [u for u, m in members.items() if m.profile_refreshed_at is None]
+    if unknown:
+        lookups = [fetch_profile(services, client, workspace_id, u) for u in unknown]
+        try:
+            results = await asyncio.wait_for(
+                asyncio.gather(*lookups), timeout=PROFILE_LOOKUP_BUDGET
+            )
+        except TimeoutError:
+            results = []
+        for user_id, user in zip(unknown, results, strict=False):
+            if user and (user.get("is_bot") or user_id == "USLACKBOT"):
+                bots.add(user_id)
+    if "USLACKBOT" in user_ids:
+        bots.add("USLACKBOT")
+    return bots
+
+
+async def on_create_submit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    services = services_from(context)
+    workspace_id = await workspace_id_for(context)
+    user_id = str(body["user"]["id"])
+    draft = draft_from_view(view)
+    async with services.db.session() as session:
+        existing = await queries.standup_name_keys(session, workspace_id)
+    bots = await _bot_participants(services, client, workspace_id, draft.participant_ids)
+    errors = validate_draft(
+        draft, existing_names=existing, bot_user_ids=bots, is_valid_tz=is_valid_timezone
+    )
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    assert draft.channel_id is not None and draft.local_time is not None
+    now = services.clock()
+    try:
+        async with services.db.session() as session:
+            standup = await queries.create_standup(
+                session,
+                workspace_id,
+                name=draft.name,
+                name_key=name_key(draft.name),
+                channel_id=draft.channel_id,
+                questions=draft.questions,
+                weekday_mask=weekdays_to_mask(draft.weekdays),
+                local_time=draft.local_time,
+                tz_mode=draft.tz_mode,
+                fixed_tz=draft.fixed_tz if draft.tz_mode == "fixed" else None,
+                owner_user_id=user_id,
+                participant_ids=draft.participant_ids,
+                now=now,
+            )
+    except IntegrityError:  # a concurrent create with the same name won the race
+        await ack(
+            response_action="errors",
+            errors={blocks.B_NAME: "A standup with this name already exists."},
+        )
+        return
+    await ack()
+    log.info("standup_created", standup_id=standup.id, participants=len(draft.participant_ids))
+    services.wake_scheduler()
+    note = await join_channel(client, standup.channel_id)
+    await confirm_to_creator(client, user_id, standup, len(draft.participant_ids), note)
+
+
+async def join_channel(client: AsyncWebClient, channel_id: str) -> str | None:
+    """Join a public channel ourselves; for a private one, say how to invite us."""
+    try:
+        info = await client.conversations_info(channel=channel_id)
+        channel: dict[str, Any] = info["channel"]
+        if channel.get("is_member"):
+            return None
+        if channel.get("is_private"):
+            return (
+                f"I'm not in <#{channel_id}> yet and can't join private channels myself: "
+                "please `/invite` me there so I can post the standup."
+            )
+        await client.conversations_join(channel=channel_id)
+        return None
+    except SlackApiError as exc:
+        code = error_code(exc)
+        log.warning("channel_join_failed", channel=channel_id, error=code)
+        if code in {"channel_not_found", "method_not_supported_for_channel_type"}:
+            return (
+                f"I can't see <#{channel_id}> — if it's private, please `/invite` me there "
+                "so I can post the standup."
+            )
+        return f"I couldn't join <#{channel_id}> ({code}); please `/invite` me there."
+
+
+async def confirm_to_creator(
+    client: AsyncWebClient, user_id: str, standup: Standup, participants: int, note: str | None
+) -> None:
+    schedule = describe_schedule(
+        frozenset(d for d in range(7) if standup.weekday_mask & (1 << d)),
+        parse_local_time(standup.local_time),
+        standup.fixed_tz,
+    )
+    text = (
+        f"Created *{escape(standup.name)}* for <#{standup.channel_id}>: {escape(schedule)}, "
+        f"{participants} participant(s). Try it now with `/standup run {escape(standup.name)}`."
+    )
+    if note:
+        text += "\n" + note
+    message = blocks.text_message(text)
+    try:
+        await send_dm(client, user_id, message["text"], message["blocks"])
+    except SlackApiError as exc:
+        log.warning("create_confirmation_failed", error=error_code(exc))

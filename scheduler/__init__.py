@@ -1,0 +1,1 @@
+"""Scheduling: pure time math and the job runner that fires standup prompts."""

@@ -1,0 +1,113 @@
+"""Turn standup schedules into prompt rows. The database is the truth: planning is idempotent
+(unique (standup, member, local date)), so any number of planners may run at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.timemath import mask_to_weekdays, occurrences_between, parse_local_time
+from storage import queries
+from storage.models import Member, Run, Standup
+
+# How far back an occurrence is still recorded (as missed) after downtime.
+LOOKBACK = dt.timedelta(hours=24)
+# How far ahead prompt rows are created, so they exist when their minute comes.
+HORIZON = dt.timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class PlannedPrompt:
+    member_id: int
+    local_date: dt.date
+    due_at: dt.datetime
+    state: str
+
+
+def member_zone(standup: Standup, member: Member) -> ZoneInfo | None:
+    """The zone a participant's prompt follows: the standup's fixed zone or their own."""
+    name = standup.fixed_tz if standup.tz_mode == "fixed" else member.tz
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def plan_for_member(
+    standup: Standup,
+    member: Member,
+    *,
+    now: dt.datetime,
+    grace: dt.timedelta,
+    existing: set[tuple[int, dt.date]],
+) -> list[PlannedPrompt]:
+    """Occurrences for one participant that have no prompt yet (pure)."""
+    zone = member_zone(standup, member)
+    if zone is None or member.deleted or member.is_bot:
+        return []
+    start = max(standup.schedule_from, now - LOOKBACK)
+    end = now + HORIZON
+    if start >= end:
+        return []
+    planned = []
+    for local_date, due_at in occurrences_between(
+        mask_to_weekdays(standup.weekday_mask),
+        parse_local_time(standup.local_time),
+        zone,
+        start,
+        end,
+    ):
+        if (member.id, local_date) in existing:
+            continue
+        state = "missed" if due_at < now - grace else "pending"
+        planned.append(PlannedPrompt(member.id, local_date, due_at, state))
+    return planned
+
+
+async def plan_standup(
+    session: AsyncSession,
+    workspace_id: int,
+    standup: Standup,
+    *,
+    now: dt.datetime,
+    grace: dt.timedelta,
+    close_after: dt.timedelta,
+) -> int:
+    """Create missing prompt rows (and their runs) for one standup; returns how many."""
+    members = await queries.standup_participants(session, workspace_id, standup.id)
+    if not members:
+        return 0
+    candidate_dates = {
+        (now + delta).date() for delta in (-LOOKBACK, -LOOKBACK / 2, dt.timedelta(0), HORIZON)
+    }
+    candidate_dates |= {d + dt.timedelta(days=k) for d in set(candidate_dates) for k in (-1, 1)}
+    existing = await queries.existing_prompt_keys(
+        session, workspace_id, standup.id, candidate_dates
+    )
+    inserted = 0
+    runs: dict[dt.date, Run] = {}
+    for member in members:
+        for item in plan_for_member(standup, member, now=now, grace=grace, existing=existing):
+            run = runs.get(item.local_date)
+            if run is None or run.close_at < item.due_at + close_after:
+                run = await queries.get_or_create_run(
+                    session, workspace_id, standup, item.local_date, item.due_at + close_after
+                )
+                runs[item.local_date] = run
+            if run.state != "open":
+                continue
+            if await queries.insert_prompt(
+                session,
+                workspace_id,
+                run=run,
+                member_id=item.member_id,
+                due_at=item.due_at,
+                state=item.state,
+            ):
+                inserted += 1
+    return inserted

@@ -1,0 +1,299 @@
+"""The scheduler: refresh time zones, plan prompts, claim and send due ones, close runs.
+
+APScheduler is only the timer. Every step claims its work in the database first, so several
+replicas (or a restart) never send a prompt twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import blocks
+from bot.metrics import Metrics
+from bot.runtime import Services
+from bot.slack import PERMANENT_ERRORS, error_code, open_dm
+from scheduler import runs
+from scheduler.planner import plan_standup
+from storage import jobs, queries
+from storage.models import Workspace
+
+log = structlog.get_logger("asyncstand.scheduler")
+
+PROMPT_LEASE = dt.timedelta(seconds=60)
+MAX_ATTEMPTS = 5
+SEND_CONCURRENCY = 20
+
+
+async def refresh_profiles(services: Services, workspace_id: int, client: AsyncWebClient) -> None:
+    """Fetch users.info for participants whose cached time zone is missing or stale."""
+    now = services.clock()
+    stale_before = now - dt.timedelta(hours=services.settings.tz_refresh_hours)
+    async with services.db.session() as session:
+        members = await queries.members_needing_profile(session, workspace_id, stale_before)
+    for member in members:
+        await fetch_profile(services, client, workspace_id, member.slack_user_id)
+
+
+async def fetch_profile(
+    services: Services, client: AsyncWebClient, workspace_id: int, slack_user_id: str
+) -> dict[str, Any] | None:
+    """users.info → cache name, tz, bot/deleted flags. Returns the Slack user or None."""
+    now = services.clock()
+    try:
+        response = await client.users_info(user=slack_user_id)
+    except SlackApiError as exc:
+        log.warning("users_info_failed", user=slack_user_id, error=error_code(exc))
+        async with services.db.session() as session:
+            await queries.mark_profile_checked(session, workspace_id, slack_user_id, now)
+        return None
+    user: dict[str, Any] = response["user"]
+    async with services.db.session() as session:
+        await queries.update_member_profile(
+            session,
+            workspace_id,
+            slack_user_id,
+            name=(user.get("profile") or {}).get("display_name") or user.get("real_name"),
+            tz=user.get("tz"),
+            is_bot=bool(user.get("is_bot")) or slack_user_id == "USLACKBOT",
+            deleted=bool(user.get("deleted")),
+            now=now,
+        )
+    return user
+
+
+class Worker:
+    """One process's scheduler loop; safe to run in any number of processes at once."""
+
+    def __init__(self, services: Services, metrics: Metrics | None = None) -> None:
+        self.services = services
+        self.metrics = metrics or Metrics()
+        self._scheduler: AsyncIOScheduler | None = None
+        self._lock = asyncio.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
+        self._scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.services.settings.scheduler_tick_seconds,
+            id="tick",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=dt.datetime.now(dt.UTC),
+            misfire_grace_time=None,
+        )
+        self._scheduler.start()
+        self.services.wake_scheduler = self.wake
+
+    def wake(self) -> None:
+        """Run a tick now (after a command made work due) instead of waiting for the next one."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.modify_job("tick", next_run_time=dt.datetime.now(dt.UTC))
+
+    async def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        async with self._lock:  # let a tick in progress finish its current step
+            pass
+
+    # --- one tick -------------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        async with self._lock:
+            try:
+                await self._tick()
+            except Exception:
+                log.exception("scheduler_tick_failed")
+
+    async def _tick(self) -> None:
+        services = self.services
+        now = services.clock()
+        async with services.db.session() as session:
+            workspace_ids = await queries.active_workspace_ids(session)
+        for workspace_id in workspace_ids:
+            await self.plan_workspace(workspace_id, now)
+        async with services.db.session() as session:
+            missed = await jobs.mark_overdue_missed(session, now - services.grace)
+        if missed:
+            self.metrics.prompts.labels("missed").inc(missed)
+            log.info("prompts_missed", count=missed)
+        await self.send_due()
+        await self.close_due_runs()
+
+    async def plan_workspace(self, workspace_id: int, now: dt.datetime) -> None:
+        services = self.services
+        structlog.contextvars.clear_contextvars()
+        async with services.db.session() as session:
+            workspace = await session.get(Workspace, workspace_id)
+            client = await services.slack.bot_client(session, workspace_id)
+        if workspace is None or client is None:
+            return
+        structlog.contextvars.bind_contextvars(team_id=workspace.team_id)
+        try:
+            await refresh_profiles(services, workspace_id, client)
+            async with services.db.session() as session:
+                standups = await queries.active_standups(session, workspace_id)
+                for standup in standups:
+                    created = await plan_standup(
+                        session,
+                        workspace_id,
+                        standup,
+                        now=now,
+                        grace=services.grace,
+                        close_after=services.close_after,
+                    )
+                    if created:
+                        log.info("prompts_planned", standup_id=standup.id, count=created)
+        finally:
+            structlog.contextvars.clear_contextvars()
+
+    async def send_due(self) -> int:
+        """Claim and send every due prompt, a bounded number at a time."""
+        services = self.services
+        async with services.db.session() as session:
+            due = await jobs.due_prompts(session, services.clock())
+        if not due:
+            return 0
+        semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
+        touched_runs: set[tuple[int, int]] = set()
+
+        async def one(workspace_id: int, prompt_id: int) -> None:
+            async with semaphore:
+                run_key = await self.send_prompt(workspace_id, prompt_id)
+                if run_key:
+                    touched_runs.add(run_key)
+
+        await asyncio.gather(*(one(w, p) for w, p in due))
+        for workspace_id, run_id in touched_runs:
+            async with services.db.session() as session:
+                client = await services.slack.bot_client(session, workspace_id)
+            if client is not None:
+                await runs.refresh_summary(services, client, workspace_id, run_id)
+        return len(due)
+
+    async def send_prompt(self, workspace_id: int, prompt_id: int) -> tuple[int, int] | None:
+        """Claim one prompt and DM it. Returns (workspace_id, run_id) when sent."""
+        services = self.services
+        now = services.clock()
+        async with services.db.session() as session:
+            if not await jobs.claim_prompt(session, workspace_id, prompt_id, now, PROMPT_LEASE):
+                return None
+        async with services.db.session() as session:
+            view = await queries.get_prompt_view(session, workspace_id, prompt_id)
+            client = await services.slack.bot_client(session, workspace_id)
+            workspace = await session.get(Workspace, workspace_id)
+        if view is None or workspace is None:
+            return None
+        log_ = log.bind(team_id=workspace.team_id, standup_id=view.standup.id, prompt_id=prompt_id)
+        if client is None:
+            await self._finish(workspace_id, prompt_id, "failed", error="no_token")
+            return None
+        if view.run.state != "open" or view.prompt.due_at < now - services.grace:
+            await self._finish(workspace_id, prompt_id, "missed", error="run closed before sending")
+            return None
+        if view.member.deleted or view.member.is_bot:
+            reason = "user_deleted" if view.member.deleted else "user_is_bot"
+            await self._finish(workspace_id, prompt_id, "failed", error=reason)
+            return None
+        await runs.ensure_summary(services, client, workspace_id, view.run.id)
+        message = blocks.prompt_message(
+            prompt_id=prompt_id,
+            standup_name=view.standup.name,
+            questions=list(view.run.questions),
+            state="pending",
+            local_date=view.run.local_date.isoformat(),
+        )
+        try:
+            channel = await open_dm(client, view.member.slack_user_id)
+            response = await client.chat_postMessage(
+                channel=channel, text=message["text"], blocks=message["blocks"]
+            )
+        except SlackApiError as exc:
+            code = error_code(exc)
+            permanent = code in PERMANENT_ERRORS or view.prompt.attempts >= MAX_ATTEMPTS
+            log_.warning("prompt_send_failed", error=code, permanent=permanent)
+            self.metrics.prompts.labels("failed" if permanent else "retried").inc()
+            if permanent:
+                await self._finish(workspace_id, prompt_id, "failed", error=code[:255])
+            else:
+                await self._finish(workspace_id, prompt_id, "pending", error=code[:255])
+            return None
+        except Exception:
+            log_.exception("prompt_send_crashed")
+            await self._finish(workspace_id, prompt_id, "pending", error="internal error")
+            return None
+        async with services.db.session() as session:
+            await queries.set_prompt_state(
+                session,
+                workspace_id,
+                prompt_id,
+                "sent",
+                from_states=("sending",),
+                dm_channel_id=channel,
+                message_ts=str(response["ts"]),
+                sent_at=services.clock(),
+                lease_until=None,
+                error=None,
+            )
+        lag = (services.clock() - view.prompt.due_at).total_seconds()
+        self.metrics.prompts.labels("sent").inc()
+        self.metrics.scheduler_lag.observe(max(lag, 0.0))
+        log_.info("prompt_sent", lag_seconds=round(lag, 3))
+        return workspace_id, view.run.id
+
+    async def _finish(
+        self, workspace_id: int, prompt_id: int, state: str, *, error: str | None
+    ) -> None:
+        async with self.services.db.session() as session:
+            await queries.set_prompt_state(
+                session,
+                workspace_id,
+                prompt_id,
+                state,
+                from_states=("sending",),
+                lease_until=None,
+                error=error,
+            )
+
+    async def close_due_runs(self) -> int:
+        """Finalise runs past their close time: final summary, DMs no longer answerable."""
+        services = self.services
+        now = services.clock()
+        async with services.db.session() as session:
+            due = await jobs.runs_to_close(session, now)
+        closed = 0
+        for workspace_id, run_id in due:
+            async with services.db.session() as session:
+                if not await queries.claim_run_close(session, workspace_id, run_id, now):
+                    continue
+                views = await queries.run_prompt_views(session, workspace_id, run_id)
+                for v in views:
+                    if v.prompt.state == "pending":
+                        await queries.set_prompt_state(
+                            session,
+                            workspace_id,
+                            v.prompt.id,
+                            "missed",
+                            from_states=("pending",),
+                            error="run closed",
+                        )
+                client = await services.slack.bot_client(session, workspace_id)
+            closed += 1
+            self.metrics.runs_closed.inc()
+            if client is None:
+                continue
+            log.info("run_closed", run_id=run_id, participants=len(views))
+            await runs.refresh_summary(services, client, workspace_id, run_id)
+            for v in views:
+                if v.prompt.state == "sent":
+                    await runs.update_prompt_message(client, v, "closed")
+        return closed

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, sessions, encryption and workspace-scoped queries."""

@@ -1,0 +1,77 @@
+"""Scheduler queries: the few that look across workspaces to find due work, then hand back
+(workspace_id, id) pairs so everything after them is workspace-scoped again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Prompt, Run, Standup, Workspace
+
+
+async def due_prompts(
+    session: AsyncSession, now: dt.datetime, limit: int = 500
+) -> list[tuple[int, int]]:
+    """Prompts ready to send: pending and due, or claimed by a worker whose lease ran out."""
+    rows = await session.execute(
+        select(Prompt.workspace_id, Prompt.id)
+        .join(
+            Standup,
+            and_(Standup.id == Prompt.standup_id, Standup.workspace_id == Prompt.workspace_id),
+        )
+        .join(Workspace, Workspace.id == Prompt.workspace_id)
+        .where(
+            Workspace.active.is_(True),
+            Standup.active.is_(True),
+            or_(
+                and_(Prompt.state == "pending", Prompt.due_at <= now),
+                and_(Prompt.state == "sending", Prompt.lease_until < now),
+            ),
+        )
+        .order_by(Prompt.due_at)
+        .limit(limit)
+    )
+    return [(w, p) for w, p in rows]
+
+
+async def claim_prompt(
+    session: AsyncSession, workspace_id: int, prompt_id: int, now: dt.datetime, lease: dt.timedelta
+) -> bool:
+    """Compare-and-set to 'sending': atomic in SQLite and Postgres, so one replica wins."""
+    result = await session.execute(
+        update(Prompt)
+        .where(
+            Prompt.workspace_id == workspace_id,
+            Prompt.id == prompt_id,
+            or_(
+                and_(Prompt.state == "pending", Prompt.due_at <= now),
+                and_(Prompt.state == "sending", Prompt.lease_until < now),
+            ),
+        )
+        .values(state="sending", lease_until=now + lease, attempts=Prompt.attempts + 1)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_overdue_missed(session: AsyncSession, cutoff: dt.datetime) -> int:
+    """Prompts that fell due more than the grace period ago are recorded as missed, not sent."""
+    result = await session.execute(
+        update(Prompt)
+        .where(Prompt.state == "pending", Prompt.due_at < cutoff)
+        .values(state="missed", error="not sent within the grace period")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def runs_to_close(
+    session: AsyncSession, now: dt.datetime, limit: int = 100
+) -> list[tuple[int, int]]:
+    rows = await session.execute(
+        select(Run.workspace_id, Run.id)
+        .where(Run.state == "open", Run.close_at <= now)
+        .order_by(Run.close_at)
+        .limit(limit)
+    )
+    return [(w, r) for w, r in rows]

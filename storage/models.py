@@ -1,0 +1,275 @@
+"""The schema. Constraints make impossible states impossible, so bugs fail loudly in the DB."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in, aware UTC out, on SQLite (no tz support) and Postgres alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
+
+
+class Workspace(Base):
+    """A Slack team (or an Enterprise Grid org for org-wide installs)."""
+
+    __tablename__ = "workspace"
+    __table_args__ = (UniqueConstraint("team_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Installation(Base):
+    """Credentials for one workspace. Tokens are Fernet ciphertext, never plaintext."""
+
+    __tablename__ = "installation"
+    __table_args__ = (UniqueConstraint("workspace_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    app_id: Mapped[str | None] = mapped_column(String(32))
+    bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_id: Mapped[str | None] = mapped_column(String(32))
+    bot_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    bot_refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    bot_token_expires_at: Mapped[dt.datetime | None] = mapped_column()
+    bot_scopes: Mapped[str | None] = mapped_column(Text)
+    installer_user_id: Mapped[str | None] = mapped_column(String(32))
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean, default=False)
+    installed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Member(Base):
+    """A Slack user we have dealt with, with their time zone cached from users.info."""
+
+    __tablename__ = "member"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "slack_user_id"),
+        UniqueConstraint("id", "workspace_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(255))
+    tz: Mapped[str | None] = mapped_column(String(64))
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    profile_refreshed_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Standup(Base):
+    """A recurring standup: who, where, which questions, and when (in whose time zone)."""
+
+    __tablename__ = "standup"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name_key"),
+        UniqueConstraint("id", "workspace_id"),
+        CheckConstraint("weekday_mask >= 0 AND weekday_mask < 128", name="weekday_mask_range"),
+        CheckConstraint("tz_mode IN ('participant', 'fixed')", name="tz_mode_known"),
+        CheckConstraint("tz_mode = 'participant' OR fixed_tz IS NOT NULL", name="fixed_tz_set"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(80))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    weekday_mask: Mapped[int] = mapped_column(Integer)
+    local_time: Mapped[str] = mapped_column(String(5))
+    tz_mode: Mapped[str] = mapped_column(String(16), default="participant")
+    fixed_tz: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    owner_user_id: Mapped[str] = mapped_column(String(32))
+    # Occurrences before this instant are never planned: a standup created at 10:00 for 09:30
+    # must not produce a "missed" prompt for this morning.
+    schedule_from: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Participant(Base):
+    __tablename__ = "participant"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["standup_id", "workspace_id"],
+            ["standup.id", "standup.workspace_id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["member_id", "workspace_id"],
+            ["member.id", "member.workspace_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    standup_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Run(Base):
+    """One standup on one local date, and its summary message in the channel."""
+
+    __tablename__ = "run"
+    __table_args__ = (
+        UniqueConstraint("standup_id", "local_date"),
+        UniqueConstraint("id", "workspace_id"),
+        ForeignKeyConstraint(
+            ["standup_id", "workspace_id"],
+            ["standup.id", "standup.workspace_id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("state IN ('open', 'closed')", name="state_known"),
+        Index("ix_run_due_close", "state", "close_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    standup_id: Mapped[int] = mapped_column(Id)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    summary_ts: Mapped[str | None] = mapped_column(String(32))
+    # A short lease so only one worker posts the summary message, even across replicas.
+    summary_lease_until: Mapped[dt.datetime | None] = mapped_column()
+    close_at: Mapped[dt.datetime] = mapped_column()
+    closed_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+PROMPT_STATES = ("pending", "sending", "sent", "answered", "skipped", "missed", "failed")
+
+
+class Prompt(Base):
+    """One member's check-in for one run: a row that is due, claimed, sent, then answered."""
+
+    __tablename__ = "prompt"
+    __table_args__ = (
+        UniqueConstraint("standup_id", "member_id", "local_date"),
+        UniqueConstraint("id", "member_id"),
+        ForeignKeyConstraint(
+            ["run_id", "workspace_id"], ["run.id", "run.workspace_id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["member_id", "workspace_id"],
+            ["member.id", "member.workspace_id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint(
+            "state IN ('pending', 'sending', 'sent', 'answered', 'skipped', 'missed', 'failed')",
+            name="state_known",
+        ),
+        Index("ix_prompt_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    run_id: Mapped[int] = mapped_column(Id)
+    standup_id: Mapped[int] = mapped_column(Id)
+    member_id: Mapped[int] = mapped_column(Id)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    due_at: Mapped[dt.datetime] = mapped_column()
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    lease_until: Mapped[dt.datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    reply_ts: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+    answered_at: Mapped[dt.datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(String(255))
+
+
+class Answer(Base):
+    """One answer to one question. The (prompt, member) FK means nobody answers another's prompt."""
+
+    __tablename__ = "answer"
+    __table_args__ = (
+        UniqueConstraint("prompt_id", "position"),
+        ForeignKeyConstraint(
+            ["prompt_id", "member_id"], ["prompt.id", "prompt.member_id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("position >= 0", name="position_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    prompt_id: Mapped[int] = mapped_column(Id)
+    member_id: Mapped[int] = mapped_column(Id)
+    position: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[dt.datetime | None] = mapped_column()

@@ -1,0 +1,53 @@
+"""Shared fixtures: a real database per test (SQLite file, and a fresh Postgres database),
+the Slack stand-in, and the app running over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+POSTGRES_URL = os.environ.get(
+    "ASYNCSTAND_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [
+    b.strip() for b in os.environ.get("ASYNCSTAND_TEST_BACKENDS", "sqlite,postgres").split(",")
+]
+
+
+async def _postgres_admin() -> asyncpg.Connection:
+    url = make_url(POSTGRES_URL)
+    return await asyncpg.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        database=url.database or "postgres",
+        timeout=5,
+    )
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database on each backend: SQLite file, or a new Postgres database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'asyncstand.db'}"
+        return
+    try:
+        admin = await _postgres_admin()
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Postgres not reachable at {POSTGRES_URL}: {exc}")
+    name = f"asyncstand_test_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

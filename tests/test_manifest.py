@@ -1,0 +1,166 @@
+"""manifest.yml is a valid Slack app manifest that matches the routes and scopes the app uses.
+
+The schema is Slack's own (slackapi/manifest-schema @ c50cfa85, see tests/fixtures/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from jsonschema import Draft7Validator
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MANIFEST_PATH = ROOT / "manifest.yml"
+
+# The bot scopes the app needs, in the order of SLACK_SCOPES' default.
+DEFAULT_SCOPES = [
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "channels:join",
+    "channels:read",
+    "groups:read",
+    "team:read",
+]
+BOT_EVENTS = {"app_home_opened", "app_uninstalled", "tokens_revoked"}
+PLACEHOLDER_ORIGIN = "https://asyncstand.example.com"
+
+
+def _load_json(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft7Validator:
+    schema = _load_json("manifest.schema.1.0.0.json")
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    data = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), "manifest.yml must be a YAML mapping"
+    return data
+
+
+def _messages(validator: Draft7Validator, instance: Any) -> list[str]:
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
+        for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    ]
+
+
+def test_schema_accepts_its_own_valid_example(validator: Draft7Validator) -> None:
+    assert _messages(validator, _load_json("tests_manifests_v1_manifest.valid.json")) == []
+
+
+def test_schema_rejects_its_own_invalid_example(validator: Draft7Validator) -> None:
+    problems = _messages(validator, _load_json("tests_manifests_v1_manifest.invalid.json"))
+    assert problems, "the validator accepted the schema's known-invalid example"
+    assert any("bad_param" in problem for problem in problems), problems
+
+
+def test_schema_rejects_a_misspelt_field(
+    validator: Draft7Validator, manifest: dict[str, Any]
+) -> None:
+    broken = json.loads(json.dumps(manifest))
+    broken["settings"]["event_subscription"] = broken["settings"].pop("event_subscriptions")
+    assert _messages(validator, broken), "a misspelt settings key slipped through"
+
+
+def test_manifest_is_valid_against_slack_schema(
+    validator: Draft7Validator, manifest: dict[str, Any]
+) -> None:
+    assert _messages(validator, manifest) == []
+
+
+def test_manifest_uses_schema_v1(manifest: dict[str, Any]) -> None:
+    assert manifest["_metadata"]["major_version"] == 1
+
+
+def test_display_information(manifest: dict[str, Any]) -> None:
+    info = manifest["display_information"]
+    assert info["name"] == "AsyncStand"
+    assert info["description"] == "Async standups in each teammate's own time zone."
+    # The schema spells this rule with a non-standard "regex" keyword that validators ignore.
+    colour = info["background_color"]
+    assert re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", colour), colour
+    digits = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+    red, green, blue = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
+    assert 0.2126 * red + 0.7152 * green + 0.0722 * blue < 80, f"{colour} is not dark"
+    assert manifest["features"]["bot_user"]["display_name"] == "AsyncStand"
+
+
+def test_single_standup_slash_command_posts_to_events_route(manifest: dict[str, Any]) -> None:
+    commands = manifest["features"]["slash_commands"]
+    assert [c["command"] for c in commands] == ["/standup"]
+    command = commands[0]
+    assert command["url"].endswith("/slack/events")
+    assert command["usage_hint"] == "create | list | run <name> | delete <name> | help"
+
+
+def test_interactivity_and_events_post_to_events_route(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["interactivity"]["request_url"].endswith("/slack/events")
+    assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
+
+
+def test_bot_events(manifest: dict[str, Any]) -> None:
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert set(events) == BOT_EVENTS
+    assert "user_events" not in manifest["settings"]["event_subscriptions"]
+
+
+def test_oauth_redirect_url(manifest: dict[str, Any]) -> None:
+    urls = manifest["oauth_config"]["redirect_urls"]
+    assert len(urls) == 1
+    assert urls[0].endswith("/slack/oauth_redirect")
+
+
+def test_bot_scopes_include_every_needed_scope(manifest: dict[str, Any]) -> None:
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    missing = [scope for scope in DEFAULT_SCOPES if scope not in scopes]
+    assert missing == []
+    assert "user" not in manifest["oauth_config"]["scopes"], "AsyncStand needs no user scopes"
+
+
+def test_bot_scopes_equal_default_slack_scopes(manifest: dict[str, Any]) -> None:
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert len(scopes) == len(set(scopes)), "duplicate scope"
+    assert sorted(scopes) == sorted(DEFAULT_SCOPES)
+
+
+def test_app_home_tabs(manifest: dict[str, Any]) -> None:
+    app_home = manifest["features"]["app_home"]
+    assert app_home["home_tab_enabled"] is True
+    assert app_home["messages_tab_enabled"] is True
+    assert app_home.get("messages_tab_read_only_enabled", False) is False
+
+
+def test_http_mode_without_token_rotation(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    assert settings["socket_mode_enabled"] is False
+    assert settings["token_rotation_enabled"] is False
+    assert settings["org_deploy_enabled"] is False
+
+
+def test_every_url_uses_one_https_origin(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    urls = [
+        *(c["url"] for c in manifest["features"]["slash_commands"]),
+        *manifest["oauth_config"]["redirect_urls"],
+        settings["interactivity"]["request_url"],
+        settings["event_subscriptions"]["request_url"],
+    ]
+    origins = {f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in urls}
+    assert origins == {PLACEHOLDER_ORIGIN}

@@ -1,0 +1,225 @@
+"""Tests for bot.validation: each create-form rule reports on the right block."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from bot import blocks
+from bot.validation import (
+    DEFAULT_QUESTIONS,
+    MAX_ANSWER_LEN,
+    MAX_NAME_LEN,
+    MAX_PARTICIPANTS,
+    MAX_QUESTION_LEN,
+    MAX_QUESTIONS,
+    StandupDraft,
+    name_key,
+    normalise_name,
+    parse_questions,
+    validate_draft,
+)
+
+VALID_ZONES = {"Europe/Berlin", "UTC", "America/New_York"}
+
+
+def good_draft(**changes: Any) -> StandupDraft:
+    draft = StandupDraft(
+        name="Backend daily",
+        channel_id="C024BE7LR",
+        questions=list(DEFAULT_QUESTIONS),
+        participant_ids=["U1", "U2"],
+        weekdays=frozenset({0, 1, 2, 3, 4}),
+        local_time="09:30",
+        tz_mode="participant",
+        fixed_tz=None,
+    )
+    return dataclasses.replace(draft, **changes)
+
+
+def check(
+    draft: StandupDraft,
+    *,
+    existing: set[str] | None = None,
+    bots: set[str] | None = None,
+) -> dict[str, str]:
+    return validate_draft(
+        draft,
+        existing_names=existing or set(),
+        bot_user_ids=bots or {"UBOT1", "UBOT2"},
+        is_valid_tz=VALID_ZONES.__contains__,
+    )
+
+
+def test_constants() -> None:
+    assert (MAX_QUESTIONS, MAX_QUESTION_LEN, MAX_NAME_LEN) == (10, 300, 80)
+    assert (MAX_PARTICIPANTS, MAX_ANSWER_LEN) == (100, 3000)
+    assert DEFAULT_QUESTIONS == (
+        "What did you do yesterday?",
+        "What will you do today?",
+        "Anything blocking you?",
+    )
+
+
+def test_valid_draft_has_no_errors() -> None:
+    assert check(good_draft()) == {}
+    fixed = good_draft(tz_mode="fixed", fixed_tz=" Europe/Berlin ")
+    assert check(fixed) == {}
+    assert check(good_draft(participant_ids=[f"U{i}" for i in range(MAX_PARTICIPANTS)])) == {}
+    assert check(good_draft(name="n" * MAX_NAME_LEN)) == {}
+    assert check(good_draft(questions=["q" * MAX_QUESTION_LEN] * 1)) == {}
+
+
+def test_error_block_ids_exist_in_the_create_form() -> None:
+    """Slack only shows an error if its key is a block id in the submitted view."""
+    form_ids = {blk["block_id"] for blk in blocks.create_modal(creator_id="U1")["blocks"]}
+    everything_wrong = StandupDraft(
+        name="",
+        channel_id=None,
+        questions=[],
+        participant_ids=[],
+        weekdays=frozenset(),
+        local_time=None,
+        tz_mode="fixed",
+        fixed_tz=None,
+    )
+    errors = check(everything_wrong)
+    assert set(errors) == {
+        blocks.B_NAME,
+        blocks.B_CHANNEL,
+        blocks.B_QUESTIONS,
+        blocks.B_PARTICIPANTS,
+        blocks.B_DAYS,
+        blocks.B_TIME,
+        blocks.B_TZ,
+    }
+    assert set(errors) <= form_ids
+    assert all(message.strip() for message in errors.values())
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t\n"])
+def test_empty_name(name: str) -> None:
+    assert set(check(good_draft(name=name))) == {blocks.B_NAME}
+
+
+def test_name_too_long_counts_after_normalising() -> None:
+    errors = check(good_draft(name="n" * (MAX_NAME_LEN + 1)))
+    assert "80" in errors[blocks.B_NAME]
+    # Surrounding and repeated whitespace doesn't count against the limit.
+    assert check(good_draft(name="  " + "n" * 40 + "     " + "n" * 39 + "  ")) == {}
+
+
+def test_duplicate_name_is_case_insensitive() -> None:
+    existing = {name_key("Backend Daily")}
+    errors = check(good_draft(name="  BACKEND   daily "), existing=existing)
+    assert set(errors) == {blocks.B_NAME}
+    assert "already exists" in errors[blocks.B_NAME]
+    assert check(good_draft(name="Frontend daily"), existing=existing) == {}
+
+
+def test_duplicate_name_against_strip_casefold_keys() -> None:
+    # Older keys may keep internal double spaces; both spellings must still collide.
+    assert set(check(good_draft(name=" Daily  Sync "), existing={"daily  sync"})) == {blocks.B_NAME}
+
+
+def test_missing_channel() -> None:
+    for channel in (None, ""):
+        assert set(check(good_draft(channel_id=channel))) == {blocks.B_CHANNEL}
+
+
+def test_no_questions() -> None:
+    errors = check(good_draft(questions=[]))
+    assert set(errors) == {blocks.B_QUESTIONS}
+    assert "at least one" in errors[blocks.B_QUESTIONS]
+
+
+def test_too_many_questions() -> None:
+    assert check(good_draft(questions=[f"Q{i}?" for i in range(MAX_QUESTIONS)])) == {}
+    errors = check(good_draft(questions=[f"Q{i}?" for i in range(MAX_QUESTIONS + 1)]))
+    assert set(errors) == {blocks.B_QUESTIONS}
+    assert "10" in errors[blocks.B_QUESTIONS]
+
+
+def test_too_long_question_names_the_line() -> None:
+    questions = ["Fine?", "q" * (MAX_QUESTION_LEN + 1), "Also fine?"]
+    errors = check(good_draft(questions=questions))
+    assert set(errors) == {blocks.B_QUESTIONS}
+    assert "Line 2 " in errors[blocks.B_QUESTIONS]
+    assert "300" in errors[blocks.B_QUESTIONS]
+    questions.append("z" * 400)
+    assert "Lines 2, 4 " in check(good_draft(questions=questions))[blocks.B_QUESTIONS]
+
+
+def test_duplicate_question() -> None:
+    errors = check(good_draft(questions=["What's up?", "Blockers?", "what's  UP?"]))
+    assert set(errors) == {blocks.B_QUESTIONS}
+    assert "Line 3 repeats line 1" in errors[blocks.B_QUESTIONS]
+
+
+def test_no_participants() -> None:
+    assert set(check(good_draft(participant_ids=[]))) == {blocks.B_PARTICIPANTS}
+
+
+def test_bot_participants_are_counted_in_plain_text() -> None:
+    errors = check(good_draft(participant_ids=["U1", "UBOT1", "UBOT2", "UBOT1"]))
+    assert errors == {blocks.B_PARTICIPANTS: "Bots can't be participants: remove 2 bot users."}
+    one = check(good_draft(participant_ids=["U1", "UBOT1"]))
+    assert one[blocks.B_PARTICIPANTS] == "Bots can't be participants: remove 1 bot user."
+    assert "<@" not in one[blocks.B_PARTICIPANTS]
+
+
+def test_too_many_participants() -> None:
+    ids = [f"U{i}" for i in range(MAX_PARTICIPANTS + 1)]
+    errors = check(good_draft(participant_ids=ids))
+    assert set(errors) == {blocks.B_PARTICIPANTS}
+    assert "100" in errors[blocks.B_PARTICIPANTS]
+    # Duplicates are not double-counted.
+    assert check(good_draft(participant_ids=ids[:MAX_PARTICIPANTS] * 2)) == {}
+
+
+def test_days() -> None:
+    assert set(check(good_draft(weekdays=frozenset()))) == {blocks.B_DAYS}
+    assert set(check(good_draft(weekdays=frozenset({7})))) == {blocks.B_DAYS}
+    assert check(good_draft(weekdays=frozenset({6}))) == {}
+
+
+@pytest.mark.parametrize("value", [None, "", "9:30", "24:00", "12:60", "noon", "09:30:00"])
+def test_bad_time(value: str | None) -> None:
+    assert set(check(good_draft(local_time=value))) == {blocks.B_TIME}
+
+
+@pytest.mark.parametrize("value", ["00:00", "09:30", "23:59"])
+def test_good_time(value: str) -> None:
+    assert check(good_draft(local_time=value)) == {}
+
+
+def test_fixed_zone_required_and_checked() -> None:
+    for missing in (None, "", "   "):
+        errors = check(good_draft(tz_mode="fixed", fixed_tz=missing))
+        assert set(errors) == {blocks.B_TZ}
+    errors = check(good_draft(tz_mode="fixed", fixed_tz="Mars/Olympus"))
+    assert set(errors) == {blocks.B_TZ}
+    assert "Mars/Olympus" in errors[blocks.B_TZ]
+
+
+def test_participant_mode_ignores_the_fixed_zone_field() -> None:
+    assert check(good_draft(tz_mode="participant", fixed_tz="Mars/Olympus")) == {}
+
+
+def test_unknown_tz_mode() -> None:
+    assert set(check(good_draft(tz_mode="sometimes"))) == {blocks.B_TZ_MODE}
+
+
+def test_parse_questions() -> None:
+    raw = "  What did you do?  \n\n\r\nBlockers?\n   \nToday?"
+    assert parse_questions(raw) == ["What did you do?", "Blockers?", "Today?"]
+    assert parse_questions("") == []
+    assert parse_questions("\n".join(DEFAULT_QUESTIONS)) == list(DEFAULT_QUESTIONS)
+
+
+def test_normalise_name_and_key() -> None:
+    assert normalise_name("  Backend \t  daily\n") == "Backend daily"
+    assert name_key("  BACKEND   Daily ") == "backend daily"
+    assert name_key("Straße") == name_key("STRASSE")
