@@ -59,6 +59,7 @@ __all__ = [
 
 # View callback ids.
 CREATE_CALLBACK = "standup_create"
+EDIT_CALLBACK = "standup_edit"
 ANSWER_CALLBACK = "answer_submit"
 
 # Create-form block ids; every create-form input uses action_id A_VALUE.
@@ -275,7 +276,12 @@ def help_message() -> Message:
         ("/standup create", "set up a new standup: channel, questions, people and schedule."),
         ("/standup list", "see your standups, when each runs next and how many people are in it."),
         ("/standup run <name>", "start today's round right now, e.g. to try out a new standup."),
+        ("/standup edit <name>", "change a standup's questions, people or schedule."),
+        ("/standup pause <name>", "stop prompts for a while (`/standup resume <name>` restarts)."),
+        ("/standup owners <name> add|remove @user", "share who may manage a standup."),
+        ("/standup history <name>", "see who changed a standup, when, and what."),
         ("/standup delete <name>", "remove a standup and its schedule once the team is done."),
+        ("/standup settings creators admins|everyone", "admins: who may create standups."),
         ("/standup help", "show this message."),
     ]
     lines = [
@@ -283,6 +289,36 @@ def help_message() -> Message:
         *(f"• `{escape(command)}` — {escape(why)}" for command, why in commands),
     ]
     return _message("AsyncStand commands", [_section("\n".join(lines))])
+
+
+def welcome_message() -> Message:
+    """The DM the installer gets right after installing."""
+    text = (
+        "*Thanks for installing AsyncStand!* :wave:\n"
+        "Run `/standup create` in any channel to set up your first standup: pick the channel, "
+        "the questions, who takes part, the days and the time. Everyone is asked at that time "
+        "*in their own time zone*, and answers land in a thread in the channel.\n"
+        "Try it straight away with `/standup run <name>`; `/standup help` lists everything."
+    )
+    return _message("Thanks for installing AsyncStand!", [_section(text)])
+
+
+def home_view() -> dict[str, Any]:
+    """The App Home tab: what AsyncStand does and the commands."""
+    help_blocks = help_message()["blocks"]
+    return {
+        "type": "home",
+        "blocks": _cap([_header("AsyncStand"), *help_blocks], MODAL_MAX_BLOCKS),
+    }
+
+
+def history_message(standup_name: str, lines: list[str]) -> Message:
+    """`/standup history`: recent changes, newest first (lines are already escaped)."""
+    title = f"*Recent changes to {escape(_display_name(standup_name))}*"
+    if not lines:
+        return _message(title, [_section(f"{title}\nNo changes recorded yet.")])
+    packed = _pack(title + "\n", lines, "\n")
+    return _message(title, _cap([_section(chunk) for chunk in packed], MESSAGE_MAX_BLOCKS))
 
 
 def prompt_message(
@@ -489,10 +525,30 @@ def _check_metadata(private_metadata: str) -> str:
     return private_metadata
 
 
-def create_modal(*, creator_id: str, private_metadata: str = "") -> dict[str, Any]:
-    """The ``/standup create`` form; block ids match what :mod:`bot.validation` reports on."""
+@dataclass(frozen=True)
+class StandupFormValues:
+    """An existing standup's settings, to prefill the form when editing it."""
+
+    name: str
+    channel_id: str
+    questions: list[str]
+    participant_ids: list[str]
+    weekdays: frozenset[int]
+    local_time: str
+    tz_mode: str
+    fixed_tz: str | None
+
+
+def create_modal(
+    *,
+    creator_id: str,
+    private_metadata: str = "",
+    initial: StandupFormValues | None = None,
+) -> dict[str, Any]:
+    """The create form (or, with ``initial``, the edit form); block ids match bot.validation."""
     day_options = [_option(label, str(day)) for day, label in enumerate(WEEKDAY_LABELS)]
     participant_mode = _option("Each participant's own time zone", "participant")
+    fixed_mode = _option("One fixed time zone", "fixed")
     blocks: list[Block] = [
         _input(
             B_NAME,
@@ -569,7 +625,7 @@ def create_modal(*, creator_id: str, private_metadata: str = "") -> dict[str, An
             {
                 "type": "radio_buttons",
                 "action_id": A_VALUE,
-                "options": [participant_mode, _option("One fixed time zone", "fixed")],
+                "options": [participant_mode, fixed_mode],
                 "initial_option": participant_mode,
             },
         ),
@@ -586,15 +642,38 @@ def create_modal(*, creator_id: str, private_metadata: str = "") -> dict[str, An
             optional=True,
         ),
     ]
+    if initial is not None:
+        _prefill(blocks, initial, day_options, fixed_mode)
     return {
         "type": "modal",
-        "callback_id": CREATE_CALLBACK,
-        "title": _plain("New standup", MODAL_TITLE_MAX),
-        "submit": _plain("Create", MODAL_BUTTON_MAX),
+        "callback_id": CREATE_CALLBACK if initial is None else EDIT_CALLBACK,
+        "title": _plain("New standup" if initial is None else "Edit standup", MODAL_TITLE_MAX),
+        "submit": _plain("Create" if initial is None else "Save", MODAL_BUTTON_MAX),
         "close": _plain("Cancel", MODAL_BUTTON_MAX),
         "private_metadata": _check_metadata(private_metadata),
         "blocks": _cap(blocks, MODAL_MAX_BLOCKS),
     }
+
+
+def _prefill(
+    blocks: list[Block], initial: StandupFormValues, day_options: list[Block], fixed_mode: Block
+) -> None:
+    elements = {b["block_id"]: b["element"] for b in blocks if b.get("type") == "input"}
+    elements[B_NAME]["initial_value"] = initial.name[:MAX_NAME_LEN]
+    elements[B_CHANNEL].pop("default_to_current_conversation", None)
+    elements[B_CHANNEL]["initial_conversation"] = initial.channel_id
+    elements[B_QUESTIONS]["initial_value"] = "\n".join(initial.questions)[:INPUT_MAX_LENGTH]
+    elements[B_PARTICIPANTS]["initial_users"] = initial.participant_ids[:MAX_PARTICIPANTS]
+    chosen = [o for o in day_options if int(o["value"]) in initial.weekdays]
+    if chosen:
+        elements[B_DAYS]["initial_options"] = chosen
+    else:
+        elements[B_DAYS].pop("initial_options", None)
+    elements[B_TIME]["initial_time"] = initial.local_time
+    if initial.tz_mode == "fixed":
+        elements[B_TZ_MODE]["initial_option"] = fixed_mode
+    if initial.fixed_tz:
+        elements[B_TZ]["initial_value"] = initial.fixed_tz
 
 
 def answer_modal(

@@ -26,7 +26,12 @@ def _redact(value: Any) -> Any:
         return {k: _redact_pair(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_redact(v) for v in value)
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else (an exception, a set, a SlackResponse) is rendered with repr(): redact that.
+    text = repr(value)
+    redacted = redact_text(text)
+    return value if redacted == text else redacted
 
 
 def _redact_pair(key: str, value: Any) -> Any:
@@ -49,6 +54,8 @@ class _RedactingFilter(logging.Filter):
     """Same backstop for stdlib loggers (slack_sdk, aiohttp, sqlalchemy)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, dict):  # a structlog event: redact_processor has run on it
+            return True
         message = record.getMessage()
         redacted = redact_text(message)
         if redacted != message:

@@ -13,21 +13,24 @@ import structlog
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store import Installation
 
+from bot import blocks
 from bot.metrics import Metrics
+from bot.oauth import build_oauth_flow
 from bot.runtime import SERVICES_KEY, Services, system_clock
 from bot.settings import Settings
-from bot.slack import SlackGateway, error_code
+from bot.slack import SlackGateway, error_code, send_dm
 from handlers import answers, commands, lifecycle, standup_form
 from scheduler.worker import Worker
 from storage import queries
 from storage.crypto import SecretBox
 from storage.db import Database
 from storage.migrate import upgrade_to_head
-from storage.models import Installation
 
 log = structlog.get_logger("asyncstand.app")
 
@@ -99,27 +102,15 @@ def build_bolt(services: Services) -> AsyncApp:
 
 def _make_authorize(services: Services) -> Callable[..., Awaitable[Any]]:
     """Multi-workspace authorize: the bot token comes from our encrypted installation table."""
-    from slack_bolt.authorization import AuthorizeResult
-    from sqlalchemy import select
 
     async def authorize(
-        enterprise_id: str | None, team_id: str | None, **_: Any
+        enterprise_id: str | None, team_id: str | None, **_kwargs: Any
     ) -> AuthorizeResult | None:
-        key = team_id or enterprise_id
-        if not key:
-            return None
         async with services.db.session() as session:
-            workspace = await queries.get_workspace(session, key)
-            if workspace is None or not workspace.active:
-                return None
-            install = (
-                await session.execute(
-                    select(Installation).where(Installation.workspace_id == workspace.id)
-                )
-            ).scalar_one_or_none()
-            token = await services.slack.bot_token(session, workspace.id)
-        if install is None or token is None:
+            found = await services.slack.find_installation(session, team_id, enterprise_id)
+        if found is None:
             return None
+        install, token = found[1], found[2]
         return AuthorizeResult(
             enterprise_id=enterprise_id,
             team_id=team_id,
@@ -129,6 +120,19 @@ def _make_authorize(services: Services) -> Callable[..., Awaitable[Any]]:
         )
 
     return authorize
+
+
+async def welcome_installer(services: Services, installation: Installation) -> None:
+    """After an install: DM the installer how to start, and publish their App Home."""
+    if not installation.bot_token or not installation.user_id:
+        return
+    client = services.slack.client(installation.bot_token)
+    message = blocks.welcome_message()
+    try:
+        await send_dm(client, installation.user_id, message["text"], message["blocks"])
+        await client.views_publish(user_id=installation.user_id, view=blocks.home_view())
+    except SlackApiError as exc:
+        log.warning("welcome_failed", error=error_code(exc))
 
 
 async def bootstrap_single_workspace(services: Services) -> None:
@@ -163,10 +167,11 @@ def create_app(
 ) -> AsyncStand:
     """Build every part of the app. Nothing connects until the aiohttp app starts."""
     secret_box = SecretBox(settings.fernet_keys) if settings.fernet_keys else None
+    db = Database(settings.database_url)
     services = Services(
         settings=settings,
-        db=Database(settings.database_url),
-        slack=SlackGateway(settings, secret_box),
+        db=db,
+        slack=SlackGateway(settings, secret_box, db),
         clock=clock,
     )
     bolt = build_bolt(services)
@@ -188,6 +193,24 @@ def create_app(
 
     async def metrics_route(_: web.Request) -> web.Response:
         return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
+
+    oauth_flow = (
+        None
+        if settings.single_workspace
+        else build_oauth_flow(services, lambda inst: welcome_installer(services, inst))
+    )
+
+    async def install(request: web.Request) -> web.Response:
+        assert oauth_flow is not None
+        return await to_aiohttp_response(
+            await oauth_flow.handle_installation(await to_bolt_request(request))
+        )
+
+    async def oauth_redirect(request: web.Request) -> web.Response:
+        assert oauth_flow is not None
+        return await to_aiohttp_response(
+            await oauth_flow.handle_callback(await to_bolt_request(request))
+        )
 
     async def install_not_available(_: web.Request) -> web.Response:
         return web.Response(
@@ -222,8 +245,12 @@ def create_app(
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics_route)
-    web_app.router.add_get("/slack/install", install_not_available)
-    web_app.router.add_get("/slack/oauth_redirect", install_not_available)
+    if oauth_flow is None:
+        web_app.router.add_get("/slack/install", install_not_available)
+        web_app.router.add_get("/slack/oauth_redirect", install_not_available)
+    else:
+        web_app.router.add_get("/slack/install", install)
+        web_app.router.add_get("/slack/oauth_redirect", oauth_redirect)
 
     async def on_startup(_: web.Application) -> None:
         if settings.auto_migrate:

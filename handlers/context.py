@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import structlog
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.permissions import Actor
 from bot.runtime import Services, services_from
 from storage import queries
 
@@ -48,4 +51,38 @@ async def workspace_id_for(context: AsyncBoltContext) -> int:
         return workspace.id
 
 
-__all__ = ["Services", "log", "services_from", "team_id_of", "user_id_of", "workspace_id_for"]
+# Admin status is re-read from users.info when the cached profile is older than this.
+ROLE_FRESHNESS = dt.timedelta(minutes=15)
+
+
+async def actor_for(
+    services: Services, client: AsyncWebClient, workspace_id: int, user_id: str
+) -> Actor:
+    """The requesting user with their workspace-admin flag (users.info, briefly cached)."""
+    from scheduler.worker import fetch_profile
+
+    async with services.db.session() as session:
+        await queries.ensure_members(session, workspace_id, [user_id])
+        member = await queries.get_member(session, workspace_id, user_id)
+    assert member is not None
+    fresh_after = services.clock() - ROLE_FRESHNESS
+    if member.profile_refreshed_at is None or member.profile_refreshed_at < fresh_after:
+        user = await fetch_profile(services, client, workspace_id, user_id)
+        if user is not None:
+            is_admin = bool(
+                user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
+            )
+            return Actor(user_id, is_admin)
+    return Actor(user_id, member.is_admin)
+
+
+__all__ = [
+    "Actor",
+    "Services",
+    "actor_for",
+    "log",
+    "services_from",
+    "team_id_of",
+    "user_id_of",
+    "workspace_id_for",
+]

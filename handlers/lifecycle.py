@@ -14,8 +14,8 @@ from bot import blocks
 from bot.runtime import services_from
 from bot.slack import error_code
 from handlers.context import log
-from storage import queries
-from storage.models import Installation, Prompt, Standup, Workspace
+from storage import audit, queries
+from storage.models import Installation, Prompt, Workspace
 
 
 def register(app: AsyncApp) -> None:
@@ -29,11 +29,8 @@ async def on_home_opened(
 ) -> None:
     if event.get("tab") != "home":
         return
-    home = blocks.help_message()
     try:
-        await client.views_publish(
-            user_id=str(event["user"]), view={"type": "home", "blocks": home["blocks"]}
-        )
+        await client.views_publish(user_id=str(event["user"]), view=blocks.home_view())
     except SlackApiError as exc:
         log.warning("home_publish_failed", error=error_code(exc))
 
@@ -58,9 +55,12 @@ async def deactivate_workspace(context: AsyncBoltContext) -> None:
             .where(Prompt.workspace_id == workspace.id, Prompt.state.in_(("pending", "sending")))
             .values(state="missed", error="app uninstalled", lease_until=None)
         )
-        await session.execute(
-            update(Standup).where(Standup.workspace_id == workspace.id).values(active=False)
-        )
+        # An inactive workspace has no scheduled work; its standups keep their own on/off
+        # flags so that a reinstall picks up where the team left off.
+        if workspace.active:
+            await audit.record(
+                session, workspace.id, actor=None, action="uninstall", now=services.clock()
+            )
         await session.execute(
             update(Workspace).where(Workspace.id == workspace.id).values(active=False)
         )

@@ -13,10 +13,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import blocks
 from bot.mrkdwn import escape
+from bot.permissions import can_create, can_manage
 from bot.runtime import Services, services_from
 from bot.slack import error_code, send_dm
 from bot.validation import StandupDraft, name_key, normalise_name, parse_questions, validate_draft
-from handlers.context import log, workspace_id_for
+from handlers.commands import standup_snapshot
+from handlers.context import actor_for, log, workspace_id_for
 from scheduler.timemath import (
     describe_schedule,
     is_valid_timezone,
@@ -24,8 +26,8 @@ from scheduler.timemath import (
     weekdays_to_mask,
 )
 from scheduler.worker import fetch_profile
-from storage import queries
-from storage.models import Standup
+from storage import audit, queries
+from storage.models import Standup, Workspace
 
 # Profile look-ups must finish well inside the 3 s a view submission allows.
 PROFILE_LOOKUP_BUDGET = 1.5
@@ -33,6 +35,7 @@ PROFILE_LOOKUP_BUDGET = 1.5
 
 def register(app: AsyncApp) -> None:
     app.view(blocks.CREATE_CALLBACK)(on_create_submit)
+    app.view(blocks.EDIT_CALLBACK)(on_edit_submit)
 
 
 def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
@@ -100,6 +103,14 @@ async def on_create_submit(
     draft = draft_from_view(view)
     async with services.db.session() as session:
         existing = await queries.standup_name_keys(session, workspace_id)
+        workspace = await session.get(Workspace, workspace_id)
+        restricted = bool(workspace and workspace.create_restricted)
+    if restricted:
+        actor = await actor_for(services, client, workspace_id, user_id)
+        decision = can_create(actor, create_restricted=restricted)
+        if not decision:
+            await ack(response_action="errors", errors={blocks.B_NAME: decision.reason})
+            return
     bots = await _bot_participants(services, client, workspace_id, draft.participant_ids)
     errors = validate_draft(
         draft, existing_names=existing, bot_user_ids=bots, is_valid_tz=is_valid_timezone
@@ -126,6 +137,16 @@ async def on_create_submit(
                 participant_ids=draft.participant_ids,
                 now=now,
             )
+            await audit.record(
+                session,
+                workspace_id,
+                actor=user_id,
+                action="create",
+                standup_id=standup.id,
+                standup_name=standup.name,
+                after=standup_snapshot(standup, draft.participant_ids),
+                now=now,
+            )
     except IntegrityError:  # a concurrent create with the same name won the race
         await ack(
             response_action="errors",
@@ -137,6 +158,115 @@ async def on_create_submit(
     services.wake_scheduler()
     note = await join_channel(client, standup.channel_id)
     await confirm_to_creator(client, user_id, standup, len(draft.participant_ids), note)
+
+
+async def on_edit_submit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Save an edited standup. The id in private_metadata is re-checked: same workspace, and
+    the submitter must be an owner or a workspace admin."""
+    services = services_from(context)
+    workspace_id = await workspace_id_for(context)
+    user_id = str(body["user"]["id"])
+    try:
+        standup_id = int(str(view.get("private_metadata") or ""))
+    except ValueError:
+        standup_id = -1
+    actor = await actor_for(services, client, workspace_id, user_id)
+    async with services.db.session() as session:
+        standup = await queries.get_standup(session, workspace_id, standup_id)
+        owners = await queries.owner_ids(session, workspace_id, standup) if standup else set()
+        existing = await queries.standup_name_keys(session, workspace_id)
+    if standup is None:
+        await ack(
+            response_action="errors", errors={blocks.B_NAME: "That standup no longer exists."}
+        )
+        return
+    decision = can_manage(actor, owners, standup.name)
+    if not decision:
+        await ack(response_action="errors", errors={blocks.B_NAME: decision.reason})
+        return
+    draft = draft_from_view(view)
+    bots = await _bot_participants(services, client, workspace_id, draft.participant_ids)
+    errors = validate_draft(
+        draft,
+        existing_names=existing - {standup.name_key},
+        bot_user_ids=bots,
+        is_valid_tz=is_valid_timezone,
+    )
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    assert draft.channel_id is not None and draft.local_time is not None
+    now = services.clock()
+    try:
+        async with services.db.session() as session:
+            row = await queries.get_standup(session, workspace_id, standup_id)
+            if row is None:
+                await ack(
+                    response_action="errors", errors={blocks.B_NAME: "That standup was deleted."}
+                )
+                return
+            before_participants = [
+                m.slack_user_id
+                for m in await queries.standup_participants(session, workspace_id, row.id)
+            ]
+            before = standup_snapshot(row, before_participants)
+            fixed_tz = draft.fixed_tz if draft.tz_mode == "fixed" else None
+            new_mask = weekdays_to_mask(draft.weekdays)
+            schedule_changed = (row.weekday_mask, row.local_time, row.tz_mode, row.fixed_tz) != (
+                new_mask,
+                draft.local_time,
+                draft.tz_mode,
+                fixed_tz,
+            )
+            row.name = draft.name
+            row.name_key = name_key(draft.name)
+            row.channel_id = draft.channel_id
+            row.questions = list(draft.questions)
+            row.weekday_mask = new_mask
+            row.local_time = draft.local_time
+            row.tz_mode = draft.tz_mode
+            row.fixed_tz = fixed_tz
+            row.updated_at = now
+            await queries.replace_participants(
+                session, workspace_id, row, draft.participant_ids, now
+            )
+            if schedule_changed:
+                row.schedule_from = now
+                await queries.drop_pending_prompts(session, workspace_id, row.id)
+            await audit.record(
+                session,
+                workspace_id,
+                actor=user_id,
+                action="edit",
+                standup_id=row.id,
+                standup_name=row.name,
+                before=before,
+                after=standup_snapshot(row, draft.participant_ids),
+                now=now,
+            )
+    except IntegrityError:
+        await ack(
+            response_action="errors",
+            errors={blocks.B_NAME: "A standup with this name already exists."},
+        )
+        return
+    await ack()
+    log.info("standup_edited", standup_id=standup_id)
+    services.wake_scheduler()
+    if draft.channel_id != standup.channel_id:
+        note = await join_channel(client, draft.channel_id)
+        if note:
+            message = blocks.text_message(note)
+            try:
+                await send_dm(client, user_id, message["text"], message["blocks"])
+            except SlackApiError as exc:
+                log.warning("edit_note_failed", error=error_code(exc))
 
 
 async def join_channel(client: AsyncWebClient, channel_id: str) -> str | None:

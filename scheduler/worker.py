@@ -63,6 +63,9 @@ async def fetch_profile(
             tz=user.get("tz"),
             is_bot=bool(user.get("is_bot")) or slack_user_id == "USLACKBOT",
             deleted=bool(user.get("deleted")),
+            is_admin=bool(
+                user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
+            ),
             now=now,
         )
     return user

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -81,6 +82,8 @@ class Workspace(Base):
     enterprise_id: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Workspace admins may restrict `/standup create` to admins only.
+    create_restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -122,6 +125,8 @@ class Member(Base):
     tz: Mapped[str | None] = mapped_column(String(64))
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Workspace admin or owner, as users.info last said.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     profile_refreshed_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -273,3 +278,60 @@ class Answer(Base):
     body: Mapped[str] = mapped_column(Text)
     submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class StandupOwner(Base):
+    """Co-owners of a standup (the creator is always one): they may edit, run and delete it."""
+
+    __tablename__ = "standup_owner"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["standup_id", "workspace_id"],
+            ["standup.id", "standup.workspace_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    standup_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    added_by: Mapped[str | None] = mapped_column(String(32))
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who changed what, when, with the values before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_workspace_standup", "workspace_id", "standup_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    # No FK: the history of a deleted standup stays readable to admins.
+    standup_id: Mapped[int | None] = mapped_column(Id)
+    standup_name: Mapped[str | None] = mapped_column(String(80))
+    actor_user_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OAuthState(Base):
+    """OAuth `state` values: stored server-side, single use, short-lived."""
+
+    __tablename__ = "oauth_state"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedEvent(Base):
+    """Events API ids already handled, so Slack's retries never act twice."""
+
+    __tablename__ = "processed_event"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

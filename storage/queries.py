@@ -12,7 +12,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Answer, Member, Participant, Prompt, Run, Standup, Workspace
+from storage.models import (
+    Answer,
+    Member,
+    Participant,
+    Prompt,
+    Run,
+    Standup,
+    StandupOwner,
+    Workspace,
+)
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -111,11 +120,20 @@ async def update_member_profile(
     is_bot: bool,
     deleted: bool,
     now: dt.datetime,
+    is_admin: bool = False,
 ) -> None:
+    await ensure_members(session, workspace_id, [slack_user_id])
     await session.execute(
         update(Member)
         .where(Member.workspace_id == workspace_id, Member.slack_user_id == slack_user_id)
-        .values(name=name, tz=tz, is_bot=is_bot, deleted=deleted, profile_refreshed_at=now)
+        .values(
+            name=name,
+            tz=tz,
+            is_bot=is_bot,
+            deleted=deleted,
+            is_admin=is_admin,
+            profile_refreshed_at=now,
+        )
     )
 
 
@@ -518,3 +536,124 @@ async def claim_run_close(
         .values(state="closed", closed_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- owners -----------------------------------------------------------------------------------
+
+
+async def owner_ids(session: AsyncSession, workspace_id: int, standup: Standup) -> set[str]:
+    """The primary owner plus co-owners."""
+    rows = await session.execute(
+        select(StandupOwner.slack_user_id).where(
+            StandupOwner.workspace_id == workspace_id, StandupOwner.standup_id == standup.id
+        )
+    )
+    return {standup.owner_user_id, *(r[0] for r in rows)}
+
+
+async def add_owner(
+    session: AsyncSession,
+    workspace_id: int,
+    standup: Standup,
+    user_id: str,
+    added_by: str,
+    now: dt.datetime,
+) -> bool:
+    if user_id in await owner_ids(session, workspace_id, standup):
+        return False
+    session.add(
+        StandupOwner(
+            standup_id=standup.id,
+            slack_user_id=user_id,
+            workspace_id=workspace_id,
+            added_by=added_by,
+            added_at=now,
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def remove_owner(
+    session: AsyncSession, workspace_id: int, standup: Standup, user_id: str
+) -> bool:
+    """Remove an owner; removing the primary owner promotes a co-owner. Caller keeps >= 1."""
+    co_owners = sorted(await owner_ids(session, workspace_id, standup) - {standup.owner_user_id})
+    if user_id == standup.owner_user_id:
+        if not co_owners:
+            return False
+        standup.owner_user_id = co_owners[0]
+        user_id = co_owners[0]
+    result = await session.execute(
+        delete(StandupOwner).where(
+            StandupOwner.workspace_id == workspace_id,
+            StandupOwner.standup_id == standup.id,
+            StandupOwner.slack_user_id == user_id,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def get_member(session: AsyncSession, workspace_id: int, slack_user_id: str) -> Member | None:
+    return (
+        await session.execute(
+            select(Member).where(
+                Member.workspace_id == workspace_id, Member.slack_user_id == slack_user_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def replace_participants(
+    session: AsyncSession,
+    workspace_id: int,
+    standup: Standup,
+    participant_ids: Sequence[str],
+    now: dt.datetime,
+) -> None:
+    members = await ensure_members(session, workspace_id, participant_ids)
+    wanted = {members[u].id for u in participant_ids}
+    current = {
+        r[0]
+        for r in await session.execute(
+            select(Participant.member_id).where(
+                Participant.workspace_id == workspace_id, Participant.standup_id == standup.id
+            )
+        )
+    }
+    if current - wanted:
+        await session.execute(
+            delete(Participant).where(
+                Participant.workspace_id == workspace_id,
+                Participant.standup_id == standup.id,
+                Participant.member_id.in_(current - wanted),
+            )
+        )
+        # Prompts not yet sent to removed people are dropped.
+        await session.execute(
+            delete(Prompt).where(
+                Prompt.workspace_id == workspace_id,
+                Prompt.standup_id == standup.id,
+                Prompt.member_id.in_(current - wanted),
+                Prompt.state == "pending",
+            )
+        )
+    for member_id in wanted - current:
+        session.add(
+            Participant(
+                standup_id=standup.id, member_id=member_id, workspace_id=workspace_id, added_at=now
+            )
+        )
+    await session.flush()
+
+
+async def drop_pending_prompts(session: AsyncSession, workspace_id: int, standup_id: int) -> int:
+    """After a schedule change, unsent prompts are re-planned from the new schedule."""
+    result = await session.execute(
+        delete(Prompt).where(
+            Prompt.workspace_id == workspace_id,
+            Prompt.standup_id == standup_id,
+            Prompt.state == "pending",
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
