@@ -8,6 +8,7 @@ Limits: Slack docs and python-slack-sdk validators (shared/slack-reference/limit
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any, TypedDict
@@ -134,6 +135,15 @@ class StandupListItem:
     next_run_text: str
     active: bool
     owner_id: str
+    # When set, shown as a Slack date so each reader sees it in their own time zone.
+    next_run: dt.datetime | None = None
+
+
+def slack_date(instant: dt.datetime) -> str:
+    """A date Slack renders in each reader's own time zone, with a UTC fallback."""
+    epoch = int(instant.timestamp())
+    fallback = instant.astimezone(dt.UTC).strftime("%a %d %b %H:%M UTC")
+    return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
 def question_block_id(position: int) -> str:
@@ -469,7 +479,7 @@ def standup_list_message(items: list[StandupListItem]) -> Message:
         line = (
             f"*{escape(_display_name(item.name))}* in {channel_link(item.channel_id)}"
             f" — {escape(item.schedule_text)}, {count} participant{'' if count == 1 else 's'}."
-            f" Next: {escape(item.next_run_text)}"
+            f" Next: {slack_date(item.next_run) if item.next_run else escape(item.next_run_text)}"
         )
         if not item.active:
             line += " (paused)"

@@ -14,9 +14,16 @@ _TOKEN = re.compile(r"xox[abeprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
 _SECRET_KEYS = ("token", "secret", "password", "encryption_key", "authorization", "signature")
 
 
+_EXACT_SECRETS: list[str] = []
+
+
 def redact_text(text: str) -> str:
-    """Mask anything shaped like a Slack token."""
-    return _TOKEN.sub(lambda m: m.group(0)[:5] + "[REDACTED]", text)
+    """Mask anything shaped like a Slack token, and the configured secrets verbatim."""
+    text = _TOKEN.sub(lambda m: m.group(0)[:5] + "[REDACTED]", text)
+    for secret in _EXACT_SECRETS:
+        if secret in text:
+            text = text.replace(secret, "[REDACTED]")
+    return text
 
 
 def _redact(value: Any) -> Any:
@@ -64,8 +71,14 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
-    """Configure structlog and route stdlib logging through the same renderer."""
+def configure_logging(
+    level: str = "INFO", fmt: str = "auto", secrets: list[str] | None = None
+) -> None:
+    """Configure structlog and route stdlib logging through the same renderer.
+
+    `secrets` (client secret, signing secret, keys) are masked wherever they appear.
+    """
+    _EXACT_SECRETS[:] = sorted(set(secrets or []), key=len, reverse=True)
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer()

@@ -32,9 +32,32 @@ class Metrics:
             buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 900),
             registry=self.registry,
         )
+        self.slack_calls = Counter(
+            "asyncstand_slack_api_calls_total",
+            "Slack Web API calls by method and outcome (ok or the error code)",
+            ["method", "outcome"],
+            registry=self.registry,
+        )
+        self.slack_latency = Histogram(
+            "asyncstand_slack_api_seconds",
+            "Slack Web API call latency, rate-limit waits excluded",
+            ["method"],
+            registry=self.registry,
+        )
+        self.slack_rate_limited = Counter(
+            "asyncstand_slack_api_429_total",
+            "HTTP 429 answers from Slack, by method",
+            ["method"],
+            registry=self.registry,
+        )
+        self.prompts_due = Counter(
+            "asyncstand_prompts_due_total",
+            "Prompts found due by the scheduler (claimed for sending)",
+            registry=self.registry,
+        )
         self.runs_closed = Counter(
             "asyncstand_runs_closed_total", "Runs finalised", registry=self.registry
         )
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return bytes(generate_latest(self.registry))

@@ -26,7 +26,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from bot.runtime import Services
 from storage import audit, queries
@@ -320,7 +320,7 @@ def build_oauth_flow(
             body=success_page(
                 installation.team_id or installation.enterprise_id,
                 installation.app_id,
-                installation.team_name,
+                installation.team_name or installation.enterprise_name,
             ),
             headers={"Content-Type": "text/html; charset=utf-8"},
         )

@@ -36,9 +36,7 @@ def can_manage(actor: Actor, owner_ids: Collection[str], standup_name: str) -> D
     """Edit, pause, resume, run, delete, change owners: owners and workspace admins."""
     if actor.user_id in owner_ids or actor.is_admin:
         return ALLOW
-    return Decision(
-        False, f"Only the owners of {standup_name} or a workspace admin can do that."
-    )
+    return Decision(False, f"Only the owners of {standup_name} or a workspace admin can do that.")
 
 
 def can_read_history(actor: Actor, owner_ids: Collection[str], standup_name: str) -> Decision:

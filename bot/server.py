@@ -15,13 +15,17 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import text
 
 from bot import blocks
 from bot.metrics import Metrics
 from bot.oauth import build_oauth_flow
+from bot.ratelimit import Limiter, LocalLimiter, RedisLimiter
 from bot.runtime import SERVICES_KEY, Services, system_clock
 from bot.settings import Settings
 from bot.slack import SlackGateway, error_code, send_dm
@@ -85,6 +89,22 @@ def build_bolt(services: Services) -> AsyncApp:
         await next()
 
     app.middleware(inject_services)
+
+    async def drop_duplicate_events(
+        body: dict[str, Any],
+        next: Callable[[], Awaitable[None]],
+    ) -> BoltResponse | None:
+        """Slack retries events it thinks failed; act on each event id once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await queries.claim_event(
+            services.db, str(event_id), body.get("team_id"), services.clock()
+        ):
+            log.info("duplicate_event_ignored", event_id=event_id)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    app.middleware(drop_duplicate_events)
 
     async def on_error(
         error: Exception, body: dict[str, Any], response: BoltResponse | None
@@ -168,20 +188,32 @@ def create_app(
     """Build every part of the app. Nothing connects until the aiohttp app starts."""
     secret_box = SecretBox(settings.fernet_keys) if settings.fernet_keys else None
     db = Database(settings.database_url)
+    metrics = Metrics()
+    limiter: Limiter = RedisLimiter(settings.redis_url) if settings.redis_url else LocalLimiter()
     services = Services(
         settings=settings,
         db=db,
-        slack=SlackGateway(settings, secret_box, db),
+        slack=SlackGateway(settings, secret_box, db, metrics=metrics, limiter=limiter),
         clock=clock,
     )
     bolt = build_bolt(services)
-    metrics = Metrics()
     worker = Worker(services, metrics) if settings.role in ("worker", "all") else None
     web_app = web.Application(client_max_size=1024 * 1024)
     background: list[asyncio.Task[None]] = []
 
+    verifier = SignatureVerifier(settings.slack_signing_secret)
+
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        body = await request.text()
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body, query=request.query_string, headers=dict(request.headers)
+            )
+        except Exception:  # unparseable payload: 401 if unsigned, else 400 — never a 500
+            if not verifier.is_valid_request(body, dict(request.headers)):
+                return web.json_response({"error": "invalid request signature"}, status=401)
+            return web.json_response({"error": "malformed request body"}, status=400)
+        bolt_response = await bolt.async_dispatch(bolt_request)
         if bolt_response.status >= 500:
             bolt_response = BoltResponse(
                 status=200, body=json.dumps({"response_type": "ephemeral", "text": SORRY})
@@ -190,6 +222,22 @@ def create_app(
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        checks: dict[str, str] = {}
+        try:
+            async with db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable ({type(exc).__name__})"
+        if isinstance(limiter, RedisLimiter):
+            checks["redis"] = "ok" if await limiter.ping() else "unavailable"
+        ready = all(v == "ok" for v in checks.values())
+        return web.json_response(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status=200 if ready else 503,
+        )
 
     async def metrics_route(_: web.Request) -> web.Response:
         return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
@@ -244,6 +292,7 @@ def create_app(
     web_app.middlewares.append(observe)
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/readyz", readyz)
     web_app.router.add_get("/metrics", metrics_route)
     if oauth_flow is None:
         web_app.router.add_get("/slack/install", install_not_available)
@@ -267,6 +316,8 @@ def create_app(
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        if isinstance(limiter, RedisLimiter):
+            await limiter.close()
         await services.db.dispose()
 
     web_app.on_startup.append(on_startup)

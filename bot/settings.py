@@ -147,6 +147,17 @@ class Settings(BaseSettings):
         return [s.strip() for s in self.slack_scopes.split(",") if s.strip()]
 
     @property
+    def secret_values(self) -> list[str]:
+        """Values that must never reach a log line."""
+        values = [
+            self.slack_signing_secret,
+            self.slack_bot_token,
+            self.slack_client_secret,
+            *self.fernet_keys,
+        ]
+        return [v for v in values if v and len(v) >= 6]
+
+    @property
     def fernet_keys(self) -> list[str]:
         return [k for k in (self.encryption_key or "").split(",") if k]
 

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import random
+import time
 from typing import Any
 
 import structlog
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.metrics import Metrics
+from bot.ratelimit import Limiter, LocalLimiter, bucket_for, wait_for_slot
 from bot.settings import Settings
 from storage.crypto import SecretBox
 from storage.db import Database
@@ -54,6 +62,93 @@ def error_code(exc: SlackApiError) -> str:
         return "unknown_error"
 
 
+class SharedRateLimitRetryHandler(AsyncRetryHandler):
+    """On HTTP 429: honour the whole Retry-After, tell the shared bucket, count it, retry."""
+
+    def __init__(
+        self, limiter: Limiter, team_key: str, metrics: Metrics, max_retry_count: int = 5
+    ) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._limiter = limiter
+        self._team_key = team_key
+        self._metrics = metrics
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code == 429
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        assert response is not None
+        method = request.url.rsplit("/", 1)[-1].split("?", 1)[0]
+        seconds = 1.0
+        for name, values in response.headers.items():
+            if name.lower() == "retry-after" and values:
+                try:
+                    seconds = max(0.0, float(values[0]))
+                except ValueError:
+                    seconds = 1.0
+        self._metrics.slack_rate_limited.labels(method).inc()
+        params = request.body_params if isinstance(request.body_params, dict) else None
+        bucket = bucket_for(self._team_key, method, params)
+        if bucket is not None:
+            await self._limiter.penalize(bucket[0], bucket[1], seconds)
+        state.next_attempt_requested = True
+        await asyncio.sleep(seconds + random.random() * 0.25)
+        state.increment_current_attempt()
+
+
+class ShapedWebClient(AsyncWebClient):
+    """AsyncWebClient whose every call waits for its rate-limit slot and is measured."""
+
+    def __init__(self, *, limiter: Limiter, team_key: str, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._limiter = limiter
+        self._team_key = team_key
+        self._metrics = metrics
+
+    async def api_call(
+        self,
+        api_method: str,
+        *,
+        json: Any = None,
+        data: Any = None,
+        params: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        payload = json if isinstance(json, dict) else data if isinstance(data, dict) else params
+        bucket = bucket_for(
+            self._team_key, api_method, payload if isinstance(payload, dict) else None
+        )
+        if bucket is not None:
+            await wait_for_slot(self._limiter, *bucket)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await super().api_call(api_method, json=json, data=data, params=params, **kwargs)
+        except SlackApiError as exc:
+            outcome = error_code(exc)
+            raise
+        except Exception as exc:
+            outcome = type(exc).__name__
+            raise
+        finally:
+            self._metrics.slack_calls.labels(api_method, outcome[:40]).inc()
+            self._metrics.slack_latency.labels(api_method).observe(time.perf_counter() - started)
+
+
 # Rotating tokens (12 h life) are refreshed when less than this is left.
 ROTATE_AHEAD = dt.timedelta(hours=2)
 
@@ -61,10 +156,20 @@ ROTATE_AHEAD = dt.timedelta(hours=2)
 class SlackGateway:
     """Builds Web API clients pointed at SLACK_API_URL and resolves each workspace's token."""
 
-    def __init__(self, settings: Settings, secret_box: SecretBox | None, db: Database) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        secret_box: SecretBox | None,
+        db: Database,
+        *,
+        metrics: Metrics | None = None,
+        limiter: Limiter | None = None,
+    ) -> None:
         self._settings = settings
         self.secret_box = secret_box
         self._db = db
+        self.metrics = metrics or Metrics()
+        self.limiter: Limiter = limiter or LocalLimiter()
         self._clients: dict[str, AsyncWebClient] = {}
         self._refresh_lock = asyncio.Lock()
 
@@ -77,14 +182,19 @@ class SlackGateway:
         key = token or ""
         client = self._clients.get(key)
         if client is None:
-            client = AsyncWebClient(
+            # Buckets are keyed by a digest of the token, so no token ever reaches Redis.
+            team_key = hashlib.sha256(key.encode()).hexdigest()[:16]
+            client = ShapedWebClient(
+                limiter=self.limiter,
+                team_key=team_key,
+                metrics=self.metrics,
                 token=token,
                 base_url=self._settings.slack_api_url,
                 timeout=15,
                 retry_handlers=[
-                    AsyncConnectionErrorRetryHandler(max_retry_count=2),
-                    AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-                    AsyncServerErrorRetryHandler(max_retry_count=2),
+                    AsyncConnectionErrorRetryHandler(max_retry_count=3),
+                    SharedRateLimitRetryHandler(self.limiter, team_key, self.metrics),
+                    AsyncServerErrorRetryHandler(max_retry_count=3),
                 ],
             )
             if len(self._clients) > 10_000:  # rotated tokens must not pile up forever

@@ -17,7 +17,7 @@ from bot import blocks
 from bot.runtime import Services, services_from
 from bot.slack import error_code
 from bot.validation import MAX_ANSWER_LEN
-from handlers.context import log, workspace_id_for
+from handlers.context import log, parse_id, workspace_id_for
 from scheduler import runs
 from storage import queries
 
@@ -30,13 +30,6 @@ def register(app: AsyncApp) -> None:
     app.action(blocks.A_EDIT)(on_answer_button)
     app.action(blocks.A_SKIP)(on_skip_button)
     app.view(blocks.ANSWER_CALLBACK)(on_answer_submit)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
 
 
 async def _own_prompt(
@@ -60,7 +53,7 @@ async def on_answer_button(
     services = services_from(context)
     workspace_id = await workspace_id_for(context)
     user_id = str(body["user"]["id"])
-    view = await _own_prompt(services, workspace_id, _int(action.get("value")), user_id)
+    view = await _own_prompt(services, workspace_id, parse_id(action.get("value")), user_id)
     if view is None:
         await respond(replace_original=False, response_type="ephemeral", text=NOT_YOURS)
         return
@@ -102,7 +95,7 @@ async def on_skip_button(
     services = services_from(context)
     workspace_id = await workspace_id_for(context)
     user_id = str(body["user"]["id"])
-    view = await _own_prompt(services, workspace_id, _int(action.get("value")), user_id)
+    view = await _own_prompt(services, workspace_id, parse_id(action.get("value")), user_id)
     if view is None:
         await respond(replace_original=False, response_type="ephemeral", text=NOT_YOURS)
         return
@@ -148,7 +141,9 @@ async def on_answer_submit(
     services = services_from(context)
     workspace_id = await workspace_id_for(context)
     user_id = str(body["user"]["id"])
-    prompt = await _own_prompt(services, workspace_id, _int(view.get("private_metadata")), user_id)
+    prompt = await _own_prompt(
+        services, workspace_id, parse_id(view.get("private_metadata")), user_id
+    )
     first_block = blocks.question_block_id(0)
     if prompt is None:
         await ack(response_action="errors", errors={first_block: NOT_YOURS})

@@ -27,7 +27,7 @@ from bot.permissions import (
 from bot.runtime import services_from
 from bot.slack import error_code
 from bot.validation import name_key
-from handlers.context import actor_for, log, workspace_id_for
+from handlers.context import actor_for, log, parse_id, workspace_id_for
 from scheduler.planner import member_zone
 from scheduler.timemath import (
     describe_schedule,
@@ -53,11 +53,7 @@ def parse_command(text: str) -> tuple[str, str]:
     return parts[0].casefold(), argument
 
 
-def slack_date(instant: dt.datetime) -> str:
-    """A date Slack renders in each reader's own time zone, with a UTC fallback."""
-    epoch = int(instant.timestamp())
-    fallback = instant.strftime("%a %d %b %H:%M UTC")
-    return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{fallback}>"
+slack_date = blocks.slack_date
 
 
 def next_run_of(standup: Standup, members: list[Member], now: dt.datetime) -> dt.datetime | None:
@@ -121,7 +117,7 @@ async def on_standup(
             )
             await ack(
                 response_type="ephemeral",
-                text=f"Which standup? Use `/standup {usage}` (see `/standup list`).",
+                text=f"Which standup? Use `/standup {escape(usage)}` (see `/standup list`).",
             )
             return
         await ack()
@@ -177,7 +173,9 @@ async def list_standups(context: AsyncBoltContext) -> blocks.Message:
                         standup.fixed_tz if standup.tz_mode == "fixed" else None,
                     ),
                     participant_count=count,
-                    next_run_text=slack_date(upcoming) if upcoming else "not scheduled",
+                    # A Slack date token: each reader sees it in their own time zone.
+                    next_run_text="not scheduled",
+                    next_run=upcoming,
                     active=standup.active,
                     owner_id=standup.owner_user_id,
                 )
@@ -249,6 +247,8 @@ async def manage(
 
 async def run_now(context: AsyncBoltContext, standup: Standup, actor: Actor) -> blocks.Message:
     """Start today's run immediately: every participant gets their prompt now."""
+    if not standup.active:  # nothing is created: a later resume must not send stale prompts
+        return blocks.text_message(f"*{escape(standup.name)}* is paused; resume it first.")
     services = services_from(context)
     workspace_id = standup.workspace_id
     now = services.clock()
@@ -280,8 +280,6 @@ async def run_now(context: AsyncBoltContext, standup: Standup, actor: Actor) -> 
                 created += 1
     services.wake_scheduler()
     log.info("run_started", standup_id=standup.id, prompts=created)
-    if not standup.active:
-        return blocks.text_message(f"*{escape(standup.name)}* is paused; resume it first.")
     if not created:
         return blocks.text_message(
             f"Everyone in *{escape(standup.name)}* already has today's prompt."
@@ -480,9 +478,8 @@ async def on_delete_confirm(
     services = services_from(context)
     workspace_id = await workspace_id_for(context)
     user_id = str(body["user"]["id"])
-    try:
-        standup_id = int(action.get("value", ""))
-    except ValueError:
+    standup_id = parse_id(action.get("value"))
+    if standup_id is None:
         await respond(replace_original=True, text="That button is no longer valid.")
         return
     actor = await actor_for(services, client, workspace_id, user_id)

@@ -16,6 +16,15 @@ from storage import queries
 log = structlog.get_logger("asyncstand.handlers")
 
 
+def parse_id(value: Any) -> int | None:
+    """A database id from a button value or private_metadata; None unless a plausible one."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None  # beyond BIGINT the query itself would fail
+
+
 def team_id_of(body: dict[str, Any]) -> str | None:
     """The requesting team, from whichever shape of payload this is."""
     team = body.get("team")
@@ -81,6 +90,7 @@ __all__ = [
     "Services",
     "actor_for",
     "log",
+    "parse_id",
     "services_from",
     "team_id_of",
     "user_id_of",

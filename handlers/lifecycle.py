@@ -45,6 +45,14 @@ async def deactivate_workspace(context: AsyncBoltContext) -> None:
         workspace = await queries.get_workspace(session, team_id)
         if workspace is None:
             return
+        # Flip `active` first, conditionally: the row lock (or SQLite's write lock) makes a
+        # concurrent delivery of the other event (tokens_revoked + app_uninstalled arrive
+        # together and run after ack) wait here and then find nothing left to deactivate.
+        flipped = await session.execute(
+            update(Workspace)
+            .where(Workspace.id == workspace.id, Workspace.active.is_(True))
+            .values(active=False)
+        )
         await session.execute(
             update(Installation)
             .where(Installation.workspace_id == workspace.id)
@@ -57,13 +65,10 @@ async def deactivate_workspace(context: AsyncBoltContext) -> None:
         )
         # An inactive workspace has no scheduled work; its standups keep their own on/off
         # flags so that a reinstall picks up where the team left off.
-        if workspace.active:
+        if flipped.rowcount:  # type: ignore[attr-defined]
             await audit.record(
                 session, workspace.id, actor=None, action="uninstall", now=services.clock()
             )
-        await session.execute(
-            update(Workspace).where(Workspace.id == workspace.id).values(active=False)
-        )
     log.info("workspace_deactivated")
 
 

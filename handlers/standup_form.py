@@ -18,7 +18,7 @@ from bot.runtime import Services, services_from
 from bot.slack import error_code, send_dm
 from bot.validation import StandupDraft, name_key, normalise_name, parse_questions, validate_draft
 from handlers.commands import standup_snapshot
-from handlers.context import actor_for, log, workspace_id_for
+from handlers.context import actor_for, log, parse_id, workspace_id_for
 from scheduler.timemath import (
     describe_schedule,
     is_valid_timezone,
@@ -172,10 +172,7 @@ async def on_edit_submit(
     services = services_from(context)
     workspace_id = await workspace_id_for(context)
     user_id = str(body["user"]["id"])
-    try:
-        standup_id = int(str(view.get("private_metadata") or ""))
-    except ValueError:
-        standup_id = -1
+    standup_id = parse_id(view.get("private_metadata")) or -1
     actor = await actor_for(services, client, workspace_id, user_id)
     async with services.db.session() as session:
         standup = await queries.get_standup(session, workspace_id, standup_id)

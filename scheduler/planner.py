@@ -9,7 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduler.timemath import mask_to_weekdays, occurrences_between, parse_local_time
+from scheduler.timemath import (
+    local_occurrence_utc,
+    mask_to_weekdays,
+    occurrences_between,
+    parse_local_time,
+)
 from storage import queries
 from storage.models import Member, Run, Standup
 
@@ -69,6 +74,25 @@ def plan_for_member(
     return planned
 
 
+def last_due_on(standup: Standup, members: list[Member], local_date: dt.date) -> dt.datetime | None:
+    """When the last participant's prompt for `local_date` is due (pure).
+
+    A run must stay open until then (plus the close delay) even though later participants'
+    prompts are only planned minutes ahead: with participants from Kolkata to New York the
+    last prompt is due ~10 hours after the first.
+    """
+    if local_date.weekday() not in mask_to_weekdays(standup.weekday_mask):
+        return None
+    local_time = parse_local_time(standup.local_time)
+    dues = [
+        local_occurrence_utc(local_date, local_time, zone)
+        for member in members
+        if not (member.deleted or member.is_bot)
+        and (zone := member_zone(standup, member)) is not None
+    ]
+    return max(dues, default=None)
+
+
 async def plan_standup(
     session: AsyncSession,
     workspace_id: int,
@@ -94,9 +118,12 @@ async def plan_standup(
     for member in members:
         for item in plan_for_member(standup, member, now=now, grace=grace, existing=existing):
             run = runs.get(item.local_date)
-            if run is None or run.close_at < item.due_at + close_after:
+            last_due = max(
+                item.due_at, last_due_on(standup, members, item.local_date) or item.due_at
+            )
+            if run is None or run.close_at < last_due + close_after:
                 run = await queries.get_or_create_run(
-                    session, workspace_id, standup, item.local_date, item.due_at + close_after
+                    session, workspace_id, standup, item.local_date, last_due + close_after
                 )
                 runs[item.local_date] = run
             if run.state != "open":

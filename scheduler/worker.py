@@ -17,8 +17,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.metrics import Metrics
+from bot.mrkdwn import escape
 from bot.runtime import Services
-from bot.slack import PERMANENT_ERRORS, error_code, open_dm
+from bot.slack import PERMANENT_ERRORS, error_code, open_dm, send_dm
 from scheduler import runs
 from scheduler.planner import plan_standup
 from storage import jobs, queries
@@ -26,7 +27,18 @@ from storage.models import Workspace
 
 log = structlog.get_logger("asyncstand.scheduler")
 
-PROMPT_LEASE = dt.timedelta(seconds=60)
+# A replica killed mid-send loses its claims after this; another one then finishes the job.
+UNDELIVERABLE = {
+    "user_deleted": "their account is deactivated",
+    "account_inactive": "their account is deactivated",
+    "user_not_found": "Slack doesn't know this user any more",
+    "user_is_bot": "it is a bot",
+    "cannot_dm_bot": "it is a bot",
+    "messages_tab_disabled": "the app's Messages tab is turned off",
+}
+
+PROMPT_LEASE = dt.timedelta(seconds=40)
+EVENT_MEMORY = dt.timedelta(days=2)
 MAX_ATTEMPTS = 5
 SEND_CONCURRENCY = 20
 
@@ -126,6 +138,7 @@ class Worker:
             await self.plan_workspace(workspace_id, now)
         async with services.db.session() as session:
             missed = await jobs.mark_overdue_missed(session, now - services.grace)
+            await queries.forget_events_before(session, now - EVENT_MEMORY)
         if missed:
             self.metrics.prompts.labels("missed").inc(missed)
             log.info("prompts_missed", count=missed)
@@ -206,6 +219,7 @@ class Worker:
         if view.member.deleted or view.member.is_bot:
             reason = "user_deleted" if view.member.deleted else "user_is_bot"
             await self._finish(workspace_id, prompt_id, "failed", error=reason)
+            await self._tell_owner_once(client, view, workspace_id, reason)
             return None
         await runs.ensure_summary(services, client, workspace_id, view.run.id)
         message = blocks.prompt_message(
@@ -215,18 +229,32 @@ class Worker:
             state="pending",
             local_date=view.run.local_date.isoformat(),
         )
+        self.metrics.prompts_due.inc()
         try:
-            channel = await open_dm(client, view.member.slack_user_id)
+            channel = view.member.dm_channel_id
+            if channel is None:
+                channel = await open_dm(client, view.member.slack_user_id)
+                async with services.db.session() as session:
+                    await queries.remember_dm_channel(
+                        session, workspace_id, view.member.id, channel
+                    )
             response = await client.chat_postMessage(
                 channel=channel, text=message["text"], blocks=message["blocks"]
             )
         except SlackApiError as exc:
             code = error_code(exc)
+            if code == "channel_not_found" and view.member.dm_channel_id:
+                # A stale cached DM channel: forget it and retry on the next tick.
+                async with services.db.session() as session:
+                    await queries.remember_dm_channel(session, workspace_id, view.member.id, None)
+                await self._finish(workspace_id, prompt_id, "pending", error=code)
+                return None
             permanent = code in PERMANENT_ERRORS or view.prompt.attempts >= MAX_ATTEMPTS
             log_.warning("prompt_send_failed", error=code, permanent=permanent)
             self.metrics.prompts.labels("failed" if permanent else "retried").inc()
             if permanent:
                 await self._finish(workspace_id, prompt_id, "failed", error=code[:255])
+                await self._tell_owner_once(client, view, workspace_id, code)
             else:
                 await self._finish(workspace_id, prompt_id, "pending", error=code[:255])
             return None
@@ -252,6 +280,32 @@ class Worker:
         self.metrics.scheduler_lag.observe(max(lag, 0.0))
         log_.info("prompt_sent", lag_seconds=round(lag, 3))
         return workspace_id, view.run.id
+
+    async def _tell_owner_once(
+        self, client: AsyncWebClient, view: queries.PromptView, workspace_id: int, reason: str
+    ) -> None:
+        """The owner hears about an unreachable participant once, not every day."""
+        async with self.services.db.session() as session:
+            first = await queries.record_delivery_issue(
+                session,
+                workspace_id,
+                view.standup.id,
+                view.member.id,
+                reason,
+                self.services.clock(),
+            )
+        if not first:
+            return
+        explanation = UNDELIVERABLE.get(reason, f"Slack said `{escape(reason)}`")
+        message = blocks.text_message(
+            f"I couldn't deliver today's *{escape(view.standup.name)}* prompt to "
+            f"<@{view.member.slack_user_id}>: {explanation}. I won't mention it again; "
+            f"update the participants with `/standup edit {escape(view.standup.name)}`."
+        )
+        try:
+            await send_dm(client, view.standup.owner_user_id, message["text"], message["blocks"])
+        except SlackApiError as exc:
+            log.warning("owner_notice_failed", error=error_code(exc))
 
     async def _finish(
         self, workspace_id: int, prompt_id: int, state: str, *, error: str | None

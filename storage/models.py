@@ -127,6 +127,8 @@ class Member(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # Workspace admin or owner, as users.info last said.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The DM channel with the bot, cached so each prompt costs one call, not two.
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     profile_refreshed_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -335,3 +337,27 @@ class ProcessedEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     team_id: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class DeliveryIssue(Base):
+    """A participant we cannot reach (deactivated, blocked DMs…): the owner is told once."""
+
+    __tablename__ = "delivery_issue"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["standup_id", "workspace_id"],
+            ["standup.id", "standup.workspace_id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["member_id", "workspace_id"],
+            ["member.id", "member.workspace_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    standup_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -12,10 +12,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import Database
 from storage.models import (
     Answer,
+    DeliveryIssue,
     Member,
     Participant,
+    ProcessedEvent,
     Prompt,
     Run,
     Standup,
@@ -657,3 +660,58 @@ async def drop_pending_prompts(session: AsyncSession, workspace_id: int, standup
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+async def claim_event(db: Database, event_id: str, team_id: str | None, now: dt.datetime) -> bool:
+    """Record an Events API id; False if it was seen before (a retry)."""
+    async with db.session() as session:
+        stmt = _insert(session, ProcessedEvent).values(
+            event_id=event_id[:64], team_id=team_id, received_at=now
+        )
+        result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["event_id"]))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def forget_events_before(session: AsyncSession, cutoff: dt.datetime) -> int:
+    result = await session.execute(
+        delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+async def remember_dm_channel(
+    session: AsyncSession, workspace_id: int, member_id: int, channel_id: str | None
+) -> None:
+    await session.execute(
+        update(Member)
+        .where(Member.workspace_id == workspace_id, Member.id == member_id)
+        .values(dm_channel_id=channel_id)
+    )
+
+
+async def record_delivery_issue(
+    session: AsyncSession,
+    workspace_id: int,
+    standup_id: int,
+    member_id: int,
+    reason: str,
+    now: dt.datetime,
+) -> bool:
+    """True the first time this (standup, member, reason) is seen: the owner should be told."""
+    stmt = _insert(session, DeliveryIssue).values(
+        standup_id=standup_id,
+        member_id=member_id,
+        reason=reason[:64],
+        workspace_id=workspace_id,
+        first_seen_at=now,
+    )
+    result = await session.execute(
+        stmt.on_conflict_do_nothing(index_elements=["standup_id", "member_id", "reason"])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
