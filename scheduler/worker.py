@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -40,7 +41,8 @@ UNDELIVERABLE = {
 PROMPT_LEASE = dt.timedelta(seconds=40)
 EVENT_MEMORY = dt.timedelta(days=2)
 MAX_ATTEMPTS = 5
-SEND_CONCURRENCY = 20
+SEND_CONCURRENCY = 50
+CLAIM_BATCH = 200
 
 
 async def refresh_profiles(services: Services, workspace_id: int, client: AsyncWebClient) -> None:
@@ -173,28 +175,65 @@ class Worker:
             structlog.contextvars.clear_contextvars()
 
     async def send_due(self) -> int:
-        """Claim and send every due prompt, a bounded number at a time."""
+        """Claim due prompts in batches and send them until none is left; returns how many."""
         services = self.services
-        async with services.db.session() as session:
-            due = await jobs.due_prompts(session, services.clock())
-        if not due:
-            return 0
-        semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
+        sent_total = 0
         touched_runs: set[tuple[int, int]] = set()
-
-        async def one(workspace_id: int, prompt_id: int) -> None:
-            async with semaphore:
-                run_key = await self.send_prompt(workspace_id, prompt_id)
-                if run_key:
-                    touched_runs.add(run_key)
-
-        await asyncio.gather(*(one(w, p) for w, p in due))
+        while True:
+            now = services.clock()
+            async with services.db.session() as session:
+                claimed = await jobs.claim_due_batch(session, now, PROMPT_LEASE, CLAIM_BATCH)
+                views = await queries.prompt_views_by_id(session, claimed)
+            if not claimed:
+                break
+            self.metrics.prompts_due.inc(len(claimed))
+            touched_runs |= await self._deliver_batch(views, now)
+            sent_total += len(claimed)
+            if len(claimed) < CLAIM_BATCH:
+                break
         for workspace_id, run_id in touched_runs:
             async with services.db.session() as session:
                 client = await services.slack.bot_client(session, workspace_id)
             if client is not None:
                 await runs.refresh_summary(services, client, workspace_id, run_id)
-        return len(due)
+        return sent_total
+
+    async def _deliver_batch(
+        self, views: list[queries.PromptView], now: dt.datetime
+    ) -> set[tuple[int, int]]:
+        """Send claimed prompts: each run's summary first (once), then the DMs concurrently."""
+        services = self.services
+        clients: dict[int, AsyncWebClient | None] = {}
+        teams: dict[int, str] = {}
+        async with services.db.session() as session:
+            for workspace_id in {v.prompt.workspace_id for v in views}:
+                clients[workspace_id] = await services.slack.bot_client(session, workspace_id)
+                workspace = await session.get(Workspace, workspace_id)
+                teams[workspace_id] = workspace.team_id if workspace else ""
+        semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
+        summaries: dict[tuple[int, int], asyncio.Task[str | None]] = {}
+        touched: set[tuple[int, int]] = set()
+
+        async def summary_once(workspace_id: int, run_id: int, client: AsyncWebClient) -> None:
+            key = (workspace_id, run_id)
+            if key not in summaries:
+                summaries[key] = asyncio.ensure_future(
+                    runs.ensure_summary(services, client, workspace_id, run_id)
+                )
+            await summaries[key]
+
+        async def one(view: queries.PromptView) -> None:
+            workspace_id = view.prompt.workspace_id
+            async with semaphore:
+                structlog.contextvars.bind_contextvars(
+                    team_id=teams.get(workspace_id), standup_id=view.standup.id
+                )
+                client = clients.get(workspace_id)
+                if await self._deliver(view, client, now, summary_once):
+                    touched.add((workspace_id, view.run.id))
+
+        await asyncio.gather(*(one(v) for v in views))
+        return touched
 
     async def send_prompt(self, workspace_id: int, prompt_id: int) -> tuple[int, int] | None:
         """Claim one prompt and DM it. Returns (workspace_id, run_id) when sent."""
@@ -203,25 +242,41 @@ class Worker:
         async with services.db.session() as session:
             if not await jobs.claim_prompt(session, workspace_id, prompt_id, now, PROMPT_LEASE):
                 return None
-        async with services.db.session() as session:
             view = await queries.get_prompt_view(session, workspace_id, prompt_id)
             client = await services.slack.bot_client(session, workspace_id)
-            workspace = await session.get(Workspace, workspace_id)
-        if view is None or workspace is None:
+        if view is None:
             return None
-        log_ = log.bind(team_id=workspace.team_id, standup_id=view.standup.id, prompt_id=prompt_id)
+
+        async def summary(ws: int, run_id: int, c: AsyncWebClient) -> None:
+            await runs.ensure_summary(services, c, ws, run_id)
+
+        if await self._deliver(view, client, now, summary):
+            return workspace_id, view.run.id
+        return None
+
+    async def _deliver(
+        self,
+        view: queries.PromptView,
+        client: AsyncWebClient | None,
+        now: dt.datetime,
+        ensure_summary: Callable[[int, int, AsyncWebClient], Awaitable[None]],
+    ) -> bool:
+        """DM one claimed prompt; record the outcome. True when it was sent."""
+        services = self.services
+        workspace_id, prompt_id = view.prompt.workspace_id, view.prompt.id
+        log_ = log.bind(prompt_id=prompt_id)
         if client is None:
             await self._finish(workspace_id, prompt_id, "failed", error="no_token")
-            return None
+            return False
         if view.run.state != "open" or view.prompt.due_at < now - services.grace:
             await self._finish(workspace_id, prompt_id, "missed", error="run closed before sending")
-            return None
+            return False
         if view.member.deleted or view.member.is_bot:
             reason = "user_deleted" if view.member.deleted else "user_is_bot"
             await self._finish(workspace_id, prompt_id, "failed", error=reason)
             await self._tell_owner_once(client, view, workspace_id, reason)
-            return None
-        await runs.ensure_summary(services, client, workspace_id, view.run.id)
+            return False
+        await ensure_summary(workspace_id, view.run.id, client)
         message = blocks.prompt_message(
             prompt_id=prompt_id,
             standup_name=view.standup.name,
@@ -229,7 +284,6 @@ class Worker:
             state="pending",
             local_date=view.run.local_date.isoformat(),
         )
-        self.metrics.prompts_due.inc()
         try:
             channel = view.member.dm_channel_id
             if channel is None:
@@ -244,11 +298,11 @@ class Worker:
         except SlackApiError as exc:
             code = error_code(exc)
             if code == "channel_not_found" and view.member.dm_channel_id:
-                # A stale cached DM channel: forget it and retry on the next tick.
+                # A stale cached DM channel: forget it and try again shortly.
                 async with services.db.session() as session:
                     await queries.remember_dm_channel(session, workspace_id, view.member.id, None)
-                await self._finish(workspace_id, prompt_id, "pending", error=code)
-                return None
+                await self._finish(workspace_id, prompt_id, "pending", error=code, retry_in=1)
+                return False
             permanent = code in PERMANENT_ERRORS or view.prompt.attempts >= MAX_ATTEMPTS
             log_.warning("prompt_send_failed", error=code, permanent=permanent)
             self.metrics.prompts.labels("failed" if permanent else "retried").inc()
@@ -256,12 +310,24 @@ class Worker:
                 await self._finish(workspace_id, prompt_id, "failed", error=code[:255])
                 await self._tell_owner_once(client, view, workspace_id, code)
             else:
-                await self._finish(workspace_id, prompt_id, "pending", error=code[:255])
-            return None
+                await self._finish(
+                    workspace_id,
+                    prompt_id,
+                    "pending",
+                    error=code[:255],
+                    retry_in=5 * view.prompt.attempts,
+                )
+            return False
         except Exception:
             log_.exception("prompt_send_crashed")
-            await self._finish(workspace_id, prompt_id, "pending", error="internal error")
-            return None
+            await self._finish(
+                workspace_id,
+                prompt_id,
+                "pending",
+                error="internal error",
+                retry_in=5 * view.prompt.attempts,
+            )
+            return False
         async with services.db.session() as session:
             await queries.set_prompt_state(
                 session,
@@ -279,7 +345,7 @@ class Worker:
         self.metrics.prompts.labels("sent").inc()
         self.metrics.scheduler_lag.observe(max(lag, 0.0))
         log_.info("prompt_sent", lag_seconds=round(lag, 3))
-        return workspace_id, view.run.id
+        return True
 
     async def _tell_owner_once(
         self, client: AsyncWebClient, view: queries.PromptView, workspace_id: int, reason: str
@@ -308,8 +374,16 @@ class Worker:
             log.warning("owner_notice_failed", error=error_code(exc))
 
     async def _finish(
-        self, workspace_id: int, prompt_id: int, state: str, *, error: str | None
+        self,
+        workspace_id: int,
+        prompt_id: int,
+        state: str,
+        *,
+        error: str | None,
+        retry_in: float | None = None,
     ) -> None:
+        """Record an outcome; a retry waits `retry_in` seconds (the lease doubles as back-off)."""
+        lease_until = self.services.clock() + dt.timedelta(seconds=retry_in) if retry_in else None
         async with self.services.db.session() as session:
             await queries.set_prompt_state(
                 session,
@@ -317,7 +391,7 @@ class Worker:
                 prompt_id,
                 state,
                 from_states=("sending",),
-                lease_until=None,
+                lease_until=lease_until,
                 error=error,
             )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Prompt, Run, Standup, Workspace
@@ -25,15 +25,52 @@ async def due_prompts(
         .where(
             Workspace.active.is_(True),
             Standup.active.is_(True),
-            or_(
-                and_(Prompt.state == "pending", Prompt.due_at <= now),
-                and_(Prompt.state == "sending", Prompt.lease_until < now),
-            ),
+            _claimable(now),
         )
         .order_by(Prompt.due_at)
         .limit(limit)
     )
     return [(w, p) for w, p in rows]
+
+
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
+    """Pending and due (and past any retry back-off), or claimed by a worker whose lease ran out."""
+    return or_(
+        and_(
+            Prompt.state == "pending",
+            Prompt.due_at <= now,
+            or_(Prompt.lease_until.is_(None), Prompt.lease_until < now),
+        ),
+        and_(Prompt.state == "sending", Prompt.lease_until < now),
+    )
+
+
+async def claim_due_batch(
+    session: AsyncSession, now: dt.datetime, lease: dt.timedelta, limit: int = 200
+) -> list[tuple[int, int]]:
+    """Claim up to `limit` due prompts in one statement: replica-safe (Postgres rows are taken
+    with FOR UPDATE SKIP LOCKED, SQLite has a single writer), returns (workspace_id, id)."""
+    candidates = (
+        select(Prompt.id)
+        .join(
+            Standup,
+            and_(Standup.id == Prompt.standup_id, Standup.workspace_id == Prompt.workspace_id),
+        )
+        .join(Workspace, Workspace.id == Prompt.workspace_id)
+        .where(Workspace.active.is_(True), Standup.active.is_(True), _claimable(now))
+        .order_by(Prompt.due_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(of=Prompt, skip_locked=True)
+    result = await session.execute(
+        update(Prompt)
+        .where(Prompt.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .values(state="sending", lease_until=now + lease, attempts=Prompt.attempts + 1)
+        .returning(Prompt.workspace_id, Prompt.id)
+        .execution_options(synchronize_session=False)
+    )
+    return [(w, p) for w, p in result]
 
 
 async def claim_prompt(
@@ -45,10 +82,7 @@ async def claim_prompt(
         .where(
             Prompt.workspace_id == workspace_id,
             Prompt.id == prompt_id,
-            or_(
-                and_(Prompt.state == "pending", Prompt.due_at <= now),
-                and_(Prompt.state == "sending", Prompt.lease_until < now),
-            ),
+            _claimable(now),
         )
         .values(state="sending", lease_until=now + lease, attempts=Prompt.attempts + 1)
     )

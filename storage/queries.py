@@ -392,6 +392,35 @@ async def get_prompt_view(
     return PromptView(row[0], row[1], row[2], row[3])
 
 
+async def prompt_views_by_id(
+    session: AsyncSession, pairs: Sequence[tuple[int, int]]
+) -> list[PromptView]:
+    """Load claimed prompts of many workspaces at once; each row is joined within its own
+    workspace, so a prompt is only ever combined with its own workspace's rows."""
+    if not pairs:
+        return []
+    ids = [p for _, p in pairs]
+    stmt = (
+        select(Prompt, Member, Run, Standup)
+        .join(
+            Member,
+            and_(Member.id == Prompt.member_id, Member.workspace_id == Prompt.workspace_id),
+        )
+        .join(Run, and_(Run.id == Prompt.run_id, Run.workspace_id == Prompt.workspace_id))
+        .join(
+            Standup,
+            and_(Standup.id == Prompt.standup_id, Standup.workspace_id == Prompt.workspace_id),
+        )
+        .where(Prompt.id.in_(ids))
+    )
+    wanted = set(pairs)
+    return [
+        PromptView(row[0], row[1], row[2], row[3])
+        for row in await session.execute(stmt)
+        if (row[0].workspace_id, row[0].id) in wanted
+    ]
+
+
 async def run_prompt_views(
     session: AsyncSession, workspace_id: int, run_id: int
 ) -> list[PromptView]:
