@@ -105,7 +105,9 @@ def test_single_standup_slash_command_posts_to_events_route(manifest: dict[str, 
     assert [c["command"] for c in commands] == ["/standup"]
     command = commands[0]
     assert command["url"].endswith("/slack/events")
-    assert command["usage_hint"] == "create | list | run <name> | delete <name> | help"
+    assert command["usage_hint"].startswith("create | list | run <name>")
+    # Mentions in `/standup owners <name> add @user` must arrive as <@U…|name>.
+    assert command["should_escape"] is True
 
 
 def test_interactivity_and_events_post_to_events_route(manifest: dict[str, Any]) -> None:
@@ -164,3 +166,9 @@ def test_every_url_uses_one_https_origin(manifest: dict[str, Any]) -> None:
     ]
     origins = {f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in urls}
     assert origins == {PLACEHOLDER_ORIGIN}
+
+
+def test_manifest_scopes_match_the_default_settings(manifest: dict[str, Any]) -> None:
+    from bot.settings import DEFAULT_SCOPES
+
+    assert manifest["oauth_config"]["scopes"]["bot"] == DEFAULT_SCOPES.split(",")
