@@ -116,11 +116,28 @@ class Worker:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.modify_job("tick", next_run_time=dt.datetime.now(dt.UTC))
 
-    async def stop(self) -> None:
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        async with self._lock:  # let a tick in progress finish its current step
-            pass
+    async def stop(self, timeout: float = 25.0) -> None:  # noqa: ASYNC109
+        """Stop ticking, letting a tick in progress finish (up to `timeout` seconds).
+
+        APScheduler's shutdown cancels running jobs, so it must come after the tick is done:
+        a tick cancelled between chat.postMessage and recording "sent" would leave the prompt
+        "sending", and it would be sent again once its lease ran out.
+        """
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is None or not scheduler.running:
+            return
+        scheduler.pause()  # no new ticks from here on
+        try:
+            async with asyncio.timeout(timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            log.warning("scheduler_stop_timeout", seconds=timeout)
+            scheduler.shutdown(wait=False)
+            return
+        try:
+            scheduler.shutdown(wait=False)  # only a tick that never started can be cancelled
+        finally:
+            self._lock.release()
 
     # --- one tick -------------------------------------------------------------------------------
 
@@ -418,8 +435,14 @@ class Worker:
                             error="run closed",
                         )
                 client = await services.slack.bot_client(session, workspace_id)
+                workspace = await session.get(Workspace, workspace_id)
             closed += 1
             self.metrics.runs_closed.inc()
+            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.bind_contextvars(
+                team_id=workspace.team_id if workspace else None,
+                standup_id=views[0].standup.id if views else None,
+            )
             if client is None:
                 continue
             log.info("run_closed", run_id=run_id, participants=len(views))
@@ -427,4 +450,5 @@ class Worker:
             for v in views:
                 if v.prompt.state == "sent":
                     await runs.update_prompt_message(client, v, "closed")
+        structlog.contextvars.clear_contextvars()
         return closed
