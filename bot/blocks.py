@@ -313,12 +313,16 @@ def welcome_message() -> Message:
     return _message("Thanks for installing AsyncStand!", [_section(text)])
 
 
-def home_view() -> dict[str, Any]:
-    """The App Home tab: what AsyncStand does and the commands."""
+def home_view(items: list[StandupListItem] | None = None) -> dict[str, Any]:
+    """The App Home tab: your standups (if any), then what AsyncStand does and the commands."""
+    mine: list[Block] = []
+    if items:
+        listing = standup_list_message(items)["blocks"][: MODAL_MAX_BLOCKS - 10]
+        mine = [_section("*Your standups*"), *listing, {"type": "divider"}]
     help_blocks = help_message()["blocks"]
     return {
         "type": "home",
-        "blocks": _cap([_header("AsyncStand"), *help_blocks], MODAL_MAX_BLOCKS),
+        "blocks": _cap([_header("AsyncStand"), *mine, *help_blocks], MODAL_MAX_BLOCKS),
     }
 
 

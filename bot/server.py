@@ -193,7 +193,7 @@ def create_app(
     services = Services(
         settings=settings,
         db=db,
-        slack=SlackGateway(settings, secret_box, db, metrics=metrics, limiter=limiter),
+        slack=SlackGateway(settings, secret_box, db, metrics=metrics, limiter=limiter, clock=clock),
         clock=clock,
     )
     bolt = build_bolt(services)

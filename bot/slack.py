@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -20,7 +21,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.metrics import Metrics
@@ -164,7 +165,9 @@ class SlackGateway:
         *,
         metrics: Metrics | None = None,
         limiter: Limiter | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._settings = settings
         self.secret_box = secret_box
         self._db = db
@@ -249,7 +252,7 @@ class SlackGateway:
         if (
             expires_at is not None
             and row.bot_refresh_token_encrypted
-            and expires_at - dt.datetime.now(dt.UTC) < ROTATE_AHEAD
+            and expires_at - self._clock() < ROTATE_AHEAD
         ):
             return await self._refresh(row.id)
         return self.secret_box.decrypt(row.bot_token_encrypted)
@@ -260,12 +263,20 @@ class SlackGateway:
         assert box is not None
         async with self._refresh_lock, self._db.session() as session:
             stmt = select(Installation).where(Installation.id == installation_id)
-            if not self._db.is_sqlite:
+            if self._db.is_sqlite:
+                # SQLite has no row locks: take the database write lock before reading, so a
+                # second process waits here and then sees the refreshed token.
+                await session.execute(
+                    update(Installation)
+                    .where(Installation.id == installation_id)
+                    .values(updated_at=Installation.updated_at)
+                )
+            else:
                 stmt = stmt.with_for_update()
             row = (await session.execute(stmt)).scalar_one_or_none()
             if row is None or row.bot_token_encrypted is None:
                 return None
-            now = dt.datetime.now(dt.UTC)
+            now = self._clock()
             expires_at = row.bot_token_expires_at
             refresh = row.bot_refresh_token_encrypted
             if expires_at is None or refresh is None or expires_at - now >= ROTATE_AHEAD:

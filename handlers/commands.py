@@ -24,7 +24,7 @@ from bot.permissions import (
     can_read_history,
     can_remove_owner,
 )
-from bot.runtime import services_from
+from bot.runtime import Services, services_from
 from bot.slack import error_code
 from bot.validation import name_key
 from handlers.context import actor_for, log, parse_id, workspace_id_for
@@ -157,11 +157,22 @@ async def open_create_modal(client: AsyncWebClient, command: dict[str, Any], use
 async def list_standups(context: AsyncBoltContext) -> blocks.Message:
     services = services_from(context)
     workspace_id = await workspace_id_for(context)
+    return blocks.standup_list_message(await list_items(services, workspace_id))
+
+
+async def list_items(
+    services: Services, workspace_id: int, *, involving: str | None = None
+) -> list[blocks.StandupListItem]:
+    """This workspace's standups as list rows (only those `involving` a user, if given)."""
     now = services.clock()
     items = []
     async with services.db.session() as session:
         for standup, count in await queries.list_standups(session, workspace_id):
             members = await queries.standup_participants(session, workspace_id, standup.id)
+            if involving is not None:
+                owners = await queries.owner_ids(session, workspace_id, standup)
+                if involving not in owners and involving not in {m.slack_user_id for m in members}:
+                    continue
             upcoming = next_run_of(standup, members, now) if standup.active else None
             items.append(
                 blocks.StandupListItem(
@@ -180,7 +191,7 @@ async def list_standups(context: AsyncBoltContext) -> blocks.Message:
                     owner_id=standup.owner_user_id,
                 )
             )
-    return blocks.standup_list_message(items)
+    return items
 
 
 async def _managed_standup(

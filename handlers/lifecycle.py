@@ -29,16 +29,31 @@ async def on_home_opened(
 ) -> None:
     if event.get("tab") != "home":
         return
+    user_id = str(event["user"])
+    items = await standups_of(context, user_id)
     try:
-        await client.views_publish(user_id=str(event["user"]), view=blocks.home_view())
+        await client.views_publish(user_id=user_id, view=blocks.home_view(items))
     except SlackApiError as exc:
         log.warning("home_publish_failed", error=error_code(exc))
+
+
+async def standups_of(context: AsyncBoltContext, user_id: str) -> list[blocks.StandupListItem]:
+    """The standups this user takes part in or owns, for their App Home."""
+    from handlers.commands import list_items
+    from handlers.context import workspace_id_for
+
+    workspace_id = await workspace_id_for(context)
+    return await list_items(services_from(context), workspace_id, involving=user_id)
 
 
 async def deactivate_workspace(context: AsyncBoltContext) -> None:
     """Forget the tokens and stop all scheduled work for the workspace (idempotent)."""
     services = services_from(context)
-    team_id = context.team_id or context.enterprise_id
+    # An org-wide (Grid) install is stored under the enterprise id.
+    if context.is_enterprise_install and context.enterprise_id:
+        team_id: str | None = context.enterprise_id
+    else:
+        team_id = context.team_id or context.enterprise_id
     if not team_id:
         return
     async with services.db.session() as session:

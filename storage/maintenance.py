@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import SecretBox
-from storage.models import Installation, Workspace
+from storage.models import Installation, ProcessedEvent, Workspace
 
 
 async def rotate_secrets(session: AsyncSession, box: SecretBox) -> int:
@@ -24,6 +24,16 @@ async def rotate_secrets(session: AsyncSession, box: SecretBox) -> int:
 
 
 async def delete_workspace_data(session: AsyncSession, team_id: str) -> bool:
-    """Erase everything stored for one workspace (cascades to every table that references it)."""
-    result = await session.execute(delete(Workspace).where(Workspace.team_id == team_id))
+    """Erase everything stored for one workspace (cascades to every table that references it).
+
+    For a Grid org id (E…), the org's teams that were served by its org-wide install go too.
+    """
+    teams = [team_id]
+    if team_id.startswith("E"):
+        rows = await session.execute(
+            select(Workspace.team_id).where(Workspace.enterprise_id == team_id)
+        )
+        teams += [r[0] for r in rows]
+    await session.execute(delete(ProcessedEvent).where(ProcessedEvent.team_id.in_(teams)))
+    result = await session.execute(delete(Workspace).where(Workspace.team_id.in_(teams)))
     return bool(result.rowcount)  # type: ignore[attr-defined]
