@@ -61,9 +61,6 @@ def can_answer(actor_user_id: str, prompt_user_id: str) -> Decision:
 
 def can_remove_owner(owner_ids: Collection[str], removing: str, primary_owner: str) -> Decision:
     """A standup always keeps at least one owner."""
-    remaining = set(owner_ids) - {removing}
-    if not remaining:
+    if not set(owner_ids) - {removing}:
         return Decision(False, "A standup needs at least one owner; add another owner first.")
-    if removing == primary_owner and not remaining:
-        return Decision(False, "A standup needs at least one owner.")
     return ALLOW
