@@ -74,9 +74,7 @@ def build_bolt(services: Services) -> AsyncApp:
         "raise_error_for_unhandled_request": False,
         "process_before_response": False,
     }
-    if token:
-        bolt_kwargs["token"] = token
-    else:
+    if not token:  # single-workspace mode: Bolt takes the token from the client
         bolt_kwargs["authorize"] = _make_authorize(services)
     app = AsyncApp(**bolt_kwargs)
 
@@ -290,16 +288,18 @@ def create_app(
             metrics.http_latency.labels(name).observe(time.perf_counter() - started)
 
     web_app.middlewares.append(observe)
-    web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/readyz", readyz)
     web_app.router.add_get("/metrics", metrics_route)
-    if oauth_flow is None:
-        web_app.router.add_get("/slack/install", install_not_available)
-        web_app.router.add_get("/slack/oauth_redirect", install_not_available)
-    else:
-        web_app.router.add_get("/slack/install", install)
-        web_app.router.add_get("/slack/oauth_redirect", oauth_redirect)
+    # A worker serves only health and metrics; Slack's traffic goes to web replicas.
+    if settings.role != "worker":
+        web_app.router.add_post("/slack/events", slack_events)
+        if oauth_flow is None:
+            web_app.router.add_get("/slack/install", install_not_available)
+            web_app.router.add_get("/slack/oauth_redirect", install_not_available)
+        else:
+            web_app.router.add_get("/slack/install", install)
+            web_app.router.add_get("/slack/oauth_redirect", oauth_redirect)
 
     async def on_startup(_: web.Application) -> None:
         if settings.auto_migrate:
