@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import hashlib
 import random
@@ -25,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.metrics import Metrics
-from bot.ratelimit import Limiter, LocalLimiter, bucket_for, wait_for_slot
+from bot.ratelimit import Limit, Limiter, LocalLimiter, bucket_for, wait_for_slot
 from bot.settings import Settings
 from storage.crypto import SecretBox
 from storage.db import Database
@@ -51,6 +52,13 @@ PERMANENT_ERRORS = frozenset(
         "missing_scope",
         "messages_tab_disabled",
     }
+)
+
+
+# The bucket of the Web API call in progress (set by ShapedWebClient for the retry handler:
+# slack_sdk hands retry handlers no JSON body, so chat.postMessage's channel is not visible there).
+_CALL_BUCKET: contextvars.ContextVar[tuple[str, Limit] | None] = contextvars.ContextVar(
+    "asyncstand_slack_call_bucket", default=None
 )
 
 
@@ -102,8 +110,10 @@ class SharedRateLimitRetryHandler(AsyncRetryHandler):
                 except ValueError:
                     seconds = 1.0
         self._metrics.slack_rate_limited.labels(method).inc()
-        params = request.body_params if isinstance(request.body_params, dict) else None
-        bucket = bucket_for(self._team_key, method, params)
+        bucket = _CALL_BUCKET.get()
+        if bucket is None:
+            params = request.body_params if isinstance(request.body_params, dict) else None
+            bucket = bucket_for(self._team_key, method, params)
         if bucket is not None:
             await self._limiter.penalize(bucket[0], bucket[1], seconds)
         state.next_attempt_requested = True
@@ -137,6 +147,7 @@ class ShapedWebClient(AsyncWebClient):
             await wait_for_slot(self._limiter, *bucket)
         started = time.perf_counter()
         outcome = "ok"
+        bucket_token = _CALL_BUCKET.set(bucket)
         try:
             return await super().api_call(api_method, json=json, data=data, params=params, **kwargs)
         except SlackApiError as exc:
@@ -146,6 +157,7 @@ class ShapedWebClient(AsyncWebClient):
             outcome = type(exc).__name__
             raise
         finally:
+            _CALL_BUCKET.reset(bucket_token)
             self._metrics.slack_calls.labels(api_method, outcome[:40]).inc()
             self._metrics.slack_latency.labels(api_method).observe(time.perf_counter() - started)
 

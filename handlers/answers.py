@@ -21,7 +21,8 @@ from handlers.context import log, parse_id, workspace_id_for
 from scheduler import runs
 from storage import queries
 
-ANSWERABLE = ("sent", "answered", "skipped")
+# 'sending': the DM is already in Slack while its delivery is being recorded.
+ANSWERABLE = ("sending", "sent", "answered", "skipped")
 NOT_YOURS = "That check-in isn't yours, or it no longer exists."
 
 
@@ -101,7 +102,7 @@ async def on_skip_button(
         return
     async with services.db.session() as session:
         skipped = view.run.state == "open" and await queries.set_prompt_state(
-            session, workspace_id, view.prompt.id, "skipped", from_states=("sent",)
+            session, workspace_id, view.prompt.id, "skipped", from_states=("sending", "sent")
         )
     if not skipped:
         await respond(

@@ -33,10 +33,15 @@ class PlannedPrompt:
 
 
 def member_zone(standup: Standup, member: Member) -> ZoneInfo | None:
-    """The zone a participant's prompt follows: the standup's fixed zone or their own."""
+    """The zone a participant's prompt follows: the standup's fixed zone or their own.
+
+    None while their zone is still unknown (not looked up yet). If Slack could not tell us
+    (users.info failed), UTC: better a prompt at an odd hour, or a recorded failure the owner
+    hears about, than a participant silently never asked.
+    """
     name = standup.fixed_tz if standup.tz_mode == "fixed" else member.tz
     if not name:
-        return None
+        return ZoneInfo("UTC") if member.profile_refreshed_at is not None else None
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

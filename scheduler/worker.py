@@ -345,19 +345,21 @@ class Worker:
                 retry_in=5 * view.prompt.attempts,
             )
             return False
+        fresh: queries.PromptView | None = None
         async with services.db.session() as session:
-            await queries.set_prompt_state(
+            state = await queries.record_sent(
                 session,
                 workspace_id,
                 prompt_id,
-                "sent",
-                from_states=("sending",),
                 dm_channel_id=channel,
                 message_ts=str(response["ts"]),
-                sent_at=services.clock(),
-                lease_until=None,
-                error=None,
+                now=services.clock(),
             )
+            if state in ("answered", "skipped"):
+                # Answered in the instant between posting and recording: show it in the DM.
+                fresh = await queries.get_prompt_view(session, workspace_id, prompt_id)
+        if state in ("answered", "skipped") and fresh is not None:
+            await runs.update_prompt_message(client, fresh, state)
         lag = (services.clock() - view.prompt.due_at).total_seconds()
         self.metrics.prompts.labels("sent").inc()
         self.metrics.scheduler_lag.observe(max(lag, 0.0))

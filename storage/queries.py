@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -510,6 +510,33 @@ async def set_prompt_state(
         .values(state=state, **values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_sent(
+    session: AsyncSession,
+    workspace_id: int,
+    prompt_id: int,
+    *,
+    dm_channel_id: str,
+    message_ts: str,
+    now: dt.datetime,
+) -> str | None:
+    """Record the posted DM. The prompt becomes 'sent' unless it was answered or skipped in
+    the moment between posting and recording; returns the resulting state."""
+    where = (Prompt.workspace_id == workspace_id, Prompt.id == prompt_id)
+    await session.execute(
+        update(Prompt)
+        .where(*where)
+        .values(
+            state=case((Prompt.state == "sending", "sent"), else_=Prompt.state),
+            dm_channel_id=dm_channel_id,
+            message_ts=message_ts,
+            sent_at=now,
+            lease_until=None,
+            error=None,
+        )
+    )
+    return (await session.execute(select(Prompt.state).where(*where))).scalar_one_or_none()
 
 
 async def set_reply_ts(

@@ -148,3 +148,15 @@ def test_every_planned_prompt_of_a_day_is_due_by_its_last_due(
             s, m, now=due + dt.timedelta(seconds=1), grace=GRACE, existing=set()
         )
         assert due in {p.due_at for p in planned if p.local_date == day}
+
+
+def test_participant_whose_zone_slack_would_not_tell_is_still_planned_in_utc() -> None:
+    never_looked_up = member(1, None)
+    lookup_failed = member(2, None)
+    lookup_failed.profile_refreshed_at = utc(DAY, 0)
+    assert member_zone(standup(), never_looked_up) is None  # wait for users.info first
+    assert member_zone(standup(), lookup_failed) == ZoneInfo("UTC")
+    planned = plan_for_member(
+        standup(local_time="09:00"), lookup_failed, now=utc(DAY, 9), grace=GRACE, existing=set()
+    )
+    assert (planned[-1].due_at, planned[-1].state) == (utc(DAY, 9), "pending")
