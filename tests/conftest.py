@@ -10,11 +10,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import redis.asyncio as redis
 from sqlalchemy.engine import make_url
 
 POSTGRES_URL = os.environ.get(
     "ASYNCSTAND_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_URL = os.environ.get("ASYNCSTAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKENDS = [
     b.strip() for b in os.environ.get("ASYNCSTAND_TEST_BACKENDS", "sqlite,postgres").split(",")
 ]
@@ -51,3 +53,18 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The shared local Redis (tests use keys of their own); fails in CI when it is missing."""
+    client = redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except (redis.RedisError, OSError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis not reachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    finally:
+        await client.aclose()
+    yield REDIS_URL

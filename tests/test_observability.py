@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
-import redis.asyncio as redis
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
@@ -27,7 +23,6 @@ from storage.migrate import upgrade_to_head
 from tests.harness import Clock, RunningApp, start_app
 from tests.slack_fake import Call, FakeSlack
 
-REDIS_URL = os.environ.get("ASYNCSTAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL = "C0STANDUP1"
 ALICE, BOB = "U0ALICE01", "U0BOB0001"
 GHOST = "U0GHOST01"  # a participant Slack does not know: their prompt fails
@@ -35,20 +30,6 @@ DAY = dt.date(2026, 1, 14)
 DUE = dt.datetime(2026, 1, 14, 9, 0, tzinfo=dt.UTC)
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    client = redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    except (redis.RedisError, OSError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis not reachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
-    yield REDIS_URL
 
 
 async def get(url: str) -> tuple[int, str, str]:

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,23 +40,6 @@ from bot.slack import SlackGateway
 from storage.db import Database
 from tests.harness import BOT_TOKEN, make_settings
 from tests.slack_fake import FakeSlack
-
-REDIS_URL = os.environ.get("ASYNCSTAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    """The shared test Redis; tests use keys of their own and delete them afterwards."""
-    client = redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    except (redis.RedisError, OSError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis not reachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
-    yield REDIS_URL
 
 
 def _free_port() -> int:

@@ -25,7 +25,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis.asyncio as redis
 from sqlalchemy import select
 
 from bot.validation import name_key
@@ -40,7 +39,6 @@ from tests.slack_fake import Call, FakeSlack
 from tests.slack_signing import SlackRequests
 from tests.test_app_process import AppProcess
 
-REDIS_URL = os.environ.get("ASYNCSTAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKENDS = os.environ.get("ASYNCSTAND_TEST_BACKENDS", "sqlite,postgres")
 CHANNEL = "C0STANDUP1"
 # Thirty participants over ten zones; at any instant three or four of them share UTC's wall
@@ -72,20 +70,6 @@ pytestmark = pytest.mark.parametrize(
     ],
     indirect=True,
 )
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    client = redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    except (redis.RedisError, OSError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis not reachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
-    yield REDIS_URL
 
 
 Launcher = Callable[..., AppProcess]
