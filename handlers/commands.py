@@ -315,6 +315,7 @@ async def set_active(
         row.active = active
         if active:  # don't record the paused days as missed
             row.schedule_from = now
+            row.planned_until = None
         else:
             await queries.drop_pending_prompts(session, standup.workspace_id, standup.id)
         await audit.record(

@@ -21,7 +21,9 @@ from storage.models import Member, Run, Standup
 # How far back an occurrence is still recorded (as missed) after downtime.
 LOOKBACK = dt.timedelta(hours=24)
 # How far ahead prompt rows are created, so they exist when their minute comes.
-HORIZON = dt.timedelta(minutes=2)
+HORIZON = dt.timedelta(minutes=10)
+# A standup is planned again once less than this is left of its planned window.
+REPLAN_MARGIN = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,12 @@ def plan_for_member(
     now: dt.datetime,
     grace: dt.timedelta,
     existing: set[tuple[int, dt.date]],
+    zone_cache: dict[str, list[tuple[dt.date, dt.datetime]]] | None = None,
 ) -> list[PlannedPrompt]:
-    """Occurrences for one participant that have no prompt yet (pure)."""
+    """Occurrences for one participant that have no prompt yet (pure).
+
+    `zone_cache` shares the time maths between participants of one standup in the same zone.
+    """
     zone = member_zone(standup, member)
     if zone is None or member.deleted or member.is_bot:
         return []
@@ -64,14 +70,20 @@ def plan_for_member(
     end = now + HORIZON
     if start >= end:
         return []
+    key = str(zone.key)
+    occurrences = zone_cache.get(key) if zone_cache is not None else None
+    if occurrences is None:
+        occurrences = occurrences_between(
+            mask_to_weekdays(standup.weekday_mask),
+            parse_local_time(standup.local_time),
+            zone,
+            start,
+            end,
+        )
+        if zone_cache is not None:
+            zone_cache[key] = occurrences
     planned = []
-    for local_date, due_at in occurrences_between(
-        mask_to_weekdays(standup.weekday_mask),
-        parse_local_time(standup.local_time),
-        zone,
-        start,
-        end,
-    ):
+    for local_date, due_at in occurrences:
         if (member.id, local_date) in existing:
             continue
         state = "missed" if due_at < now - grace else "pending"
@@ -89,12 +101,13 @@ def last_due_on(standup: Standup, members: list[Member], local_date: dt.date) ->
     if local_date.weekday() not in mask_to_weekdays(standup.weekday_mask):
         return None
     local_time = parse_local_time(standup.local_time)
-    dues = [
-        local_occurrence_utc(local_date, local_time, zone)
+    zones = {
+        zone.key: zone
         for member in members
         if not (member.deleted or member.is_bot)
         and (zone := member_zone(standup, member)) is not None
-    ]
+    }
+    dues = [local_occurrence_utc(local_date, local_time, zone) for zone in zones.values()]
     return max(dues, default=None)
 
 
@@ -107,9 +120,14 @@ async def plan_standup(
     grace: dt.timedelta,
     close_after: dt.timedelta,
 ) -> int:
-    """Create missing prompt rows (and their runs) for one standup; returns how many."""
+    """Create missing prompt rows (and their runs) for one standup; returns how many.
+
+    Afterwards the standup is marked planned up to now + HORIZON — unless a participant's
+    time zone is still unknown, in which case it is planned again on the next tick.
+    """
     members = await queries.standup_participants(session, workspace_id, standup.id)
     if not members:
+        standup.planned_until = now + HORIZON
         return 0
     candidate_dates = {
         (now + delta).date() for delta in (-LOOKBACK, -LOOKBACK / 2, dt.timedelta(0), HORIZON)
@@ -120,12 +138,16 @@ async def plan_standup(
     )
     inserted = 0
     runs: dict[dt.date, Run] = {}
+    zone_cache: dict[str, list[tuple[dt.date, dt.datetime]]] = {}
+    last_dues: dict[dt.date, dt.datetime | None] = {}
     for member in members:
-        for item in plan_for_member(standup, member, now=now, grace=grace, existing=existing):
+        for item in plan_for_member(
+            standup, member, now=now, grace=grace, existing=existing, zone_cache=zone_cache
+        ):
             run = runs.get(item.local_date)
-            last_due = max(
-                item.due_at, last_due_on(standup, members, item.local_date) or item.due_at
-            )
+            if item.local_date not in last_dues:
+                last_dues[item.local_date] = last_due_on(standup, members, item.local_date)
+            last_due = max(item.due_at, last_dues[item.local_date] or item.due_at)
             if run is None or run.close_at < last_due + close_after:
                 run = await queries.get_or_create_run(
                     session, workspace_id, standup, item.local_date, last_due + close_after
@@ -142,4 +164,8 @@ async def plan_standup(
                 state=item.state,
             ):
                 inserted += 1
+    zones_known = all(
+        member_zone(standup, m) is not None for m in members if not (m.deleted or m.is_bot)
+    )
+    standup.planned_until = now + HORIZON if zones_known else None
     return inserted

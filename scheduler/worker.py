@@ -22,7 +22,7 @@ from bot.mrkdwn import escape
 from bot.runtime import Services
 from bot.slack import PERMANENT_ERRORS, error_code, open_dm, send_dm
 from scheduler import runs
-from scheduler.planner import plan_standup
+from scheduler.planner import REPLAN_MARGIN, plan_standup
 from storage import jobs, queries
 from storage.models import Workspace
 
@@ -152,7 +152,7 @@ class Worker:
         services = self.services
         now = services.clock()
         async with services.db.session() as session:
-            workspace_ids = await queries.active_workspace_ids(session)
+            workspace_ids = await queries.workspaces_needing_plans(session, now + REPLAN_MARGIN)
         for workspace_id in workspace_ids:
             await self.plan_workspace(workspace_id, now)
         async with services.db.session() as session:
@@ -176,7 +176,9 @@ class Worker:
         try:
             await refresh_profiles(services, workspace_id, client)
             async with services.db.session() as session:
-                standups = await queries.active_standups(session, workspace_id)
+                standups = await queries.active_standups(
+                    session, workspace_id, planned_before=now + REPLAN_MARGIN
+                )
                 for standup in standups:
                     created = await plan_standup(
                         session,

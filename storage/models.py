@@ -160,6 +160,10 @@ class Standup(Base):
     # Occurrences before this instant are never planned: a standup created at 10:00 for 09:30
     # must not produce a "missed" prompt for this morning.
     schedule_from: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Prompt rows exist for every occurrence before this instant. NULL means "plan again now"
+    # (set by edits, participant and time-zone changes) — so a tick only touches standups
+    # that need it, and a change made on one replica is picked up by every scheduler.
+    planned_until: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -126,6 +126,27 @@ async def update_member_profile(
     is_admin: bool = False,
 ) -> None:
     await ensure_members(session, workspace_id, [slack_user_id])
+    previous = (
+        await session.execute(
+            select(Member.id, Member.tz).where(
+                Member.workspace_id == workspace_id, Member.slack_user_id == slack_user_id
+            )
+        )
+    ).one()
+    if previous.tz != tz:  # their prompts now fall at another instant: plan again
+        await session.execute(
+            update(Standup)
+            .where(
+                Standup.workspace_id == workspace_id,
+                Standup.id.in_(
+                    select(Participant.standup_id).where(
+                        Participant.workspace_id == workspace_id,
+                        Participant.member_id == previous.id,
+                    )
+                ),
+            )
+            .values(planned_until=None)
+        )
     await session.execute(
         update(Member)
         .where(Member.workspace_id == workspace_id, Member.slack_user_id == slack_user_id)
@@ -267,11 +288,40 @@ async def standup_participants(
     return list(rows.scalars())
 
 
-async def active_standups(session: AsyncSession, workspace_id: int) -> list[Standup]:
+async def active_standups(
+    session: AsyncSession, workspace_id: int, *, planned_before: dt.datetime | None = None
+) -> list[Standup]:
+    """Active standups; with `planned_before`, only those whose plan runs out before it."""
+    stmt = select(Standup).where(Standup.workspace_id == workspace_id, Standup.active.is_(True))
+    if planned_before is not None:
+        stmt = stmt.where(
+            or_(Standup.planned_until.is_(None), Standup.planned_until < planned_before)
+        )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def workspaces_needing_plans(session: AsyncSession, planned_before: dt.datetime) -> list[int]:
+    """Active workspaces with an active standup whose plan runs out before `planned_before`."""
     rows = await session.execute(
-        select(Standup).where(Standup.workspace_id == workspace_id, Standup.active.is_(True))
+        select(Standup.workspace_id)
+        .join(Workspace, Workspace.id == Standup.workspace_id)
+        .where(
+            Workspace.active.is_(True),
+            Standup.active.is_(True),
+            or_(Standup.planned_until.is_(None), Standup.planned_until < planned_before),
+        )
+        .distinct()
     )
-    return list(rows.scalars())
+    return [r[0] for r in rows]
+
+
+async def replan(session: AsyncSession, workspace_id: int, standup_id: int) -> None:
+    """Make every scheduler plan this standup again on its next tick."""
+    await session.execute(
+        update(Standup)
+        .where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
+        .values(planned_until=None)
+    )
 
 
 # --- runs and prompts -------------------------------------------------------------------------
@@ -703,16 +753,28 @@ async def replace_participants(
                 standup_id=standup.id, member_id=member_id, workspace_id=workspace_id, added_at=now
             )
         )
+    standup.planned_until = None
     await session.flush()
 
 
 async def drop_pending_prompts(session: AsyncSession, workspace_id: int, standup_id: int) -> int:
     """After a schedule change, unsent prompts are re-planned from the new schedule."""
+    await replan(session, workspace_id, standup_id)
     result = await session.execute(
         delete(Prompt).where(
             Prompt.workspace_id == workspace_id,
             Prompt.standup_id == standup_id,
             Prompt.state == "pending",
+        )
+    )
+    # Runs left with no prompt at all were only planned, never started: forget them too.
+    await session.execute(
+        delete(Run).where(
+            Run.workspace_id == workspace_id,
+            Run.standup_id == standup_id,
+            Run.state == "open",
+            Run.summary_ts.is_(None),
+            ~select(Prompt.id).where(Prompt.run_id == Run.id).exists(),
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
