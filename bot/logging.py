@@ -109,7 +109,7 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiohttp.access", "apscheduler", "sqlalchemy.engine"):
+    for noisy in ("aiohttp.access", "apscheduler", "sqlalchemy.engine", "alembic", "slack_sdk"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

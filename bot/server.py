@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -65,6 +66,10 @@ def _error_response(body: dict[str, Any]) -> BoltResponse:
     return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": SORRY}))
 
 
+def _drop_token_precedence_warning(record: logging.LogRecord) -> bool:
+    return "`token` will be unused" not in record.getMessage()
+
+
 def build_bolt(services: Services) -> AsyncApp:
     settings = services.settings
     token = settings.slack_bot_token
@@ -76,6 +81,11 @@ def build_bolt(services: Services) -> AsyncApp:
     }
     if not token:  # single-workspace mode: Bolt takes the token from the client
         bolt_kwargs["authorize"] = _make_authorize(services)
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that our client (which
+    # carries that same token) takes precedence: true, expected, and not worth a warning.
+    bolt_logger = logging.getLogger("asyncstand.bolt")
+    bolt_logger.addFilter(_drop_token_precedence_warning)  # idempotent: same function
+    bolt_kwargs["logger"] = bolt_logger
     app = AsyncApp(**bolt_kwargs)
 
     async def inject_services(
