@@ -26,6 +26,8 @@ class Services:
     clock: Callable[[], dt.datetime] = system_clock
     # Set by the scheduler when this process runs one: lets a command make it look now.
     wake_scheduler: Callable[[], None] = field(default=lambda: None)
+    # team id -> (workspace row id, when looked up): see handlers.context.workspace_id_for.
+    workspace_ids: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     @property
     def grace(self) -> dt.timedelta:

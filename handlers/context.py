@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import structlog
@@ -53,12 +54,22 @@ async def workspace_id_for(context: AsyncBoltContext) -> int:
     team_id = context.team_id or context.enterprise_id
     if not team_id:
         raise LookupError("request carries no team id")
+    # Cached briefly: the row never changes id while it exists, and a request saved from two
+    # statements and a commit is a request acknowledged sooner under load.
+    cached = services.workspace_ids.get(team_id)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < WORKSPACE_ID_TTL:
+        return cached[0]
     async with services.db.session() as session:
         workspace = await queries.ensure_workspace(
             session, team_id, enterprise_id=context.enterprise_id
         )
-        return workspace.id
+        workspace_id = workspace.id
+    services.workspace_ids[team_id] = (workspace_id, now)
+    return workspace_id
 
+
+WORKSPACE_ID_TTL = 60.0
 
 # Admin status is re-read from users.info when the cached profile is older than this.
 ROLE_FRESHNESS = dt.timedelta(minutes=15)
