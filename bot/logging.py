@@ -109,8 +109,12 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiohttp.access", "apscheduler", "sqlalchemy.engine", "alembic", "slack_sdk"):
+    # Chatty libraries speak up from WARNING; slack_sdk and alembic also at DEBUG, when asked.
+    for noisy in ("aiohttp.access", "apscheduler", "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    quiet = logging.WARNING if root.level > logging.DEBUG else logging.NOTSET
+    for chatty in ("alembic", "slack_sdk"):
+        logging.getLogger(chatty).setLevel(quiet)
 
 
 def get_logger(name: str) -> Any:

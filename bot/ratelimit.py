@@ -39,9 +39,9 @@ METHOD_LIMITS: dict[str, Limit] = {
     "conversations.info": TIER_3,
     "conversations.join": TIER_3,
     "users.info": TIER_4,
-    "views.open": TIER_4,
+    # views.open / views.push are not shaped: their trigger_id dies 3 s after the click, so
+    # queueing them would only turn a possible 429 into a certain expired_trigger_id.
     "views.update": TIER_4,
-    "views.push": TIER_4,
     "views.publish": TIER_4,
     "team.info": TIER_3,
 }

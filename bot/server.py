@@ -328,6 +328,7 @@ def create_app(
         await asyncio.gather(*background, return_exceptions=True)
         if isinstance(limiter, RedisLimiter):
             await limiter.close()
+        await services.slack.close()
         await services.db.dispose()
 
     web_app.on_startup.append(on_startup)

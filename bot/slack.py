@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -124,11 +125,20 @@ class SharedRateLimitRetryHandler(AsyncRetryHandler):
 class ShapedWebClient(AsyncWebClient):
     """AsyncWebClient whose every call waits for its rate-limit slot and is measured."""
 
-    def __init__(self, *, limiter: Limiter, team_key: str, metrics: Metrics, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        limiter: Limiter,
+        team_key: str,
+        metrics: Metrics,
+        session_provider: Callable[[], aiohttp.ClientSession],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._limiter = limiter
         self._team_key = team_key
         self._metrics = metrics
+        self._session_provider = session_provider
 
     async def api_call(
         self,
@@ -139,6 +149,10 @@ class ShapedWebClient(AsyncWebClient):
         params: Any = None,
         **kwargs: Any,
     ) -> Any:
+        if self.session is None or self.session.closed:
+            # One pooled HTTP session per process: slack_sdk would otherwise open (and close) a
+            # new session, and a new TLS connection, for every single call.
+            self.session = self._session_provider()
         payload = json if isinstance(json, dict) else data if isinstance(data, dict) else params
         bucket = bucket_for(
             self._team_key, api_method, payload if isinstance(payload, dict) else None
@@ -187,10 +201,24 @@ class SlackGateway:
         self.limiter: Limiter = limiter or LocalLimiter()
         self._clients: dict[str, AsyncWebClient] = {}
         self._refresh_lock = asyncio.Lock()
+        self._http: aiohttp.ClientSession | None = None
 
     @property
     def api_url(self) -> str:
         return self._settings.slack_api_url
+
+    def http_session(self) -> aiohttp.ClientSession:
+        """The pooled HTTP session for Web API calls, created in the running event loop."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=15),
+                connector=aiohttp.TCPConnector(limit=200, limit_per_host=100),
+            )
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None and not self._http.closed:
+            await self._http.close()
 
     def client(self, token: str | None = None) -> AsyncWebClient:
         """A client for `token` (cached: clients are cheap to reuse, not to create)."""
@@ -203,6 +231,7 @@ class SlackGateway:
                 limiter=self.limiter,
                 team_key=team_key,
                 metrics=self.metrics,
+                session_provider=self.http_session,
                 token=token,
                 base_url=self._settings.slack_api_url,
                 timeout=15,

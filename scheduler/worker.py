@@ -305,12 +305,9 @@ class Worker:
         )
         try:
             channel = view.member.dm_channel_id
+            opened = channel is None
             if channel is None:
                 channel = await open_dm(client, view.member.slack_user_id)
-                async with services.db.session() as session:
-                    await queries.remember_dm_channel(
-                        session, workspace_id, view.member.id, channel
-                    )
             response = await client.chat_postMessage(
                 channel=channel, text=message["text"], blocks=message["blocks"]
             )
@@ -348,7 +345,9 @@ class Worker:
             )
             return False
         fresh: queries.PromptView | None = None
-        async with services.db.session() as session:
+        async with services.db.session() as session:  # one transaction per delivered prompt
+            if opened:
+                await queries.remember_dm_channel(session, workspace_id, view.member.id, channel)
             state = await queries.record_sent(
                 session,
                 workspace_id,

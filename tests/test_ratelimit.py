@@ -328,6 +328,7 @@ async def test_posts_to_one_channel_are_shaped_to_its_rate() -> None:
                 client.chat_postMessage(channel="C0OTHER01", text="elsewhere"),
             )
         finally:
+            await gateway.close()
             await db.dispose()
         arrivals = sorted(
             c.at - started
@@ -367,6 +368,7 @@ async def test_429_retry_after_is_honoured_and_shared_with_other_callers() -> No
             assert third["ok"]
             assert (await first)["ok"] and (await second)["ok"]
         finally:
+            await gateway.close()
             await db.dispose()
         posts = {c.body["text"]: c for c in slack.calls_to("chat.postMessage") if c.ok}
         assert posts["1"].at - limited.at >= 2.0

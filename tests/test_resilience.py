@@ -302,7 +302,12 @@ class HangingUpProxy:
             writer.close()
             return
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target_port)
-        up_writer.write(head)
+        # One request per connection, so every request passes the drop check above (the app
+        # keeps connections alive): the upstream closes after its response, and so do we.
+        lines = [
+            line for line in head[:-4].split(b"\r\n") if not line.lower().startswith(b"connection:")
+        ]
+        up_writer.write(b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n")
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:

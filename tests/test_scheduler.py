@@ -190,6 +190,7 @@ async def worker_for(
     try:
         yield Worker(app.services)
     finally:
+        await app.services.slack.close()
         await app.services.db.dispose()
 
 
