@@ -315,9 +315,9 @@ async def set_active(
         row.active = active
         if active:  # don't record the paused days as missed
             row.schedule_from = now
-            row.planned_until = None
-        else:
-            await queries.drop_pending_prompts(session, standup.workspace_id, standup.id)
+        # Unsent prompts go either way: on pause so none is sent, and again on resume in case
+        # a planner on another replica wrote one while the pause was being saved.
+        await queries.drop_pending_prompts(session, standup.workspace_id, standup.id)
         await audit.record(
             session,
             standup.workspace_id,

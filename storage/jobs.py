@@ -93,7 +93,12 @@ async def mark_overdue_missed(session: AsyncSession, cutoff: dt.datetime) -> int
     """Prompts that fell due more than the grace period ago are recorded as missed, not sent."""
     result = await session.execute(
         update(Prompt)
-        .where(Prompt.state == "pending", Prompt.due_at < cutoff)
+        .where(
+            Prompt.state == "pending",
+            Prompt.due_at < cutoff,
+            # A paused standup's leftovers are dropped on resume, not recorded as missed.
+            Prompt.standup_id.in_(select(Standup.id).where(Standup.active.is_(True))),
+        )
         .values(state="missed", error="not sent within the grace period")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
