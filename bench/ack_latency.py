@@ -268,7 +268,7 @@ class Capture(SlackRequests):
 async def build_requests(
     kind: str, count: int, fake_api_url: str, prompt: dict[str, Any], action: str
 ) -> list[tuple[bytes, dict[str, str]]]:
-    from bot import blocks
+    from bot.views import blocks
 
     builder = Capture("http://unused", SIGNING_SECRET, team_id=TEAM, api_url=fake_api_url)
     message: dict[str, Any] = {}

@@ -23,13 +23,13 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
-from bot import blocks
 from bot.metrics import Metrics
 from bot.oauth import build_oauth_flow
 from bot.ratelimit import Limiter, LocalLimiter, RedisLimiter
 from bot.runtime import SERVICES_KEY, Services, system_clock
 from bot.settings import Settings
 from bot.slack import SlackGateway, error_code, send_dm
+from bot.views import blocks
 from handlers import answers, commands, lifecycle, standup_form
 from scheduler.worker import Worker
 from storage import queries

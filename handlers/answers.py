@@ -13,10 +13,10 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
+from bot.rules.validation import MAX_ANSWER_LEN
 from bot.runtime import Services, services_from
 from bot.slack import error_code
-from bot.validation import MAX_ANSWER_LEN
+from bot.views import blocks
 from handlers.context import log, parse_id, workspace_id_for
 from scheduler import runs
 from storage import queries

@@ -13,9 +13,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
-from bot.mrkdwn import escape
-from bot.permissions import (
+from bot.rules.permissions import (
     Actor,
     Decision,
     can_change_settings,
@@ -24,18 +22,20 @@ from bot.permissions import (
     can_read_history,
     can_remove_owner,
 )
-from bot.runtime import Services, services_from
-from bot.slack import error_code
-from bot.validation import name_key
-from handlers.context import actor_for, log, parse_id, workspace_id_for
-from scheduler.planner import member_zone
-from scheduler.timemath import (
+from bot.rules.timemath import (
     describe_schedule,
     describe_weekdays,
     mask_to_weekdays,
     next_occurrence,
     parse_local_time,
 )
+from bot.rules.validation import name_key
+from bot.runtime import Services, services_from
+from bot.slack import error_code
+from bot.views import blocks
+from bot.views.mrkdwn import escape
+from handlers.context import actor_for, log, parse_id, workspace_id_for
+from scheduler.planner import member_zone
 from storage import audit, queries
 from storage.models import AuditEntry, Member, Standup, Workspace
 

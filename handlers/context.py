@@ -10,7 +10,7 @@ import structlog
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.permissions import Actor
+from bot.rules.permissions import Actor
 from bot.runtime import Services, services_from
 from storage import queries
 

@@ -10,9 +10,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import update
 
-from bot import blocks
 from bot.runtime import services_from
 from bot.slack import error_code
+from bot.views import blocks
 from handlers.context import log
 from storage import audit, queries
 from storage.models import Installation, Prompt, Workspace

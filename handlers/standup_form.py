@@ -11,20 +11,26 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
-from bot import blocks
-from bot.mrkdwn import escape
-from bot.permissions import can_create, can_manage
-from bot.runtime import Services, services_from
-from bot.slack import error_code, send_dm
-from bot.validation import StandupDraft, name_key, normalise_name, parse_questions, validate_draft
-from handlers.commands import standup_snapshot
-from handlers.context import actor_for, log, parse_id, workspace_id_for
-from scheduler.timemath import (
+from bot.rules.permissions import can_create, can_manage
+from bot.rules.timemath import (
     describe_schedule,
     is_valid_timezone,
     parse_local_time,
     weekdays_to_mask,
 )
+from bot.rules.validation import (
+    StandupDraft,
+    name_key,
+    normalise_name,
+    parse_questions,
+    validate_draft,
+)
+from bot.runtime import Services, services_from
+from bot.slack import error_code, send_dm
+from bot.views import blocks
+from bot.views.mrkdwn import escape
+from handlers.commands import standup_snapshot
+from handlers.context import actor_for, log, parse_id, workspace_id_for
 from scheduler.worker import fetch_profile
 from storage import audit, queries
 from storage.models import Standup, Workspace

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduler.timemath import (
+from bot.rules.timemath import (
     local_occurrence_utc,
     mask_to_weekdays,
     occurrences_between,

@@ -12,10 +12,10 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
-from bot.digest import AnswerEntry, ParticipantStatus, build_digest
+from bot.rules.digest import AnswerEntry, ParticipantStatus, build_digest
 from bot.runtime import Services
 from bot.slack import error_code
+from bot.views import blocks
 from storage import queries
 from storage.models import Run
 

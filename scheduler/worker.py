@@ -16,11 +16,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
 from bot.metrics import Metrics
-from bot.mrkdwn import escape
 from bot.runtime import Services
 from bot.slack import PERMANENT_ERRORS, error_code, open_dm, send_dm
+from bot.views import blocks
+from bot.views.mrkdwn import escape
 from scheduler import runs
 from scheduler.planner import REPLAN_MARGIN, plan_standup
 from storage import jobs, queries

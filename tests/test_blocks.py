@@ -1,4 +1,4 @@
-"""Tests for bot.blocks: every builder stays inside Slack's limits and escapes user text."""
+"""Tests for bot.views.blocks: every builder stays inside Slack's limits and escapes user text."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot import blocks as b
-from bot.blocks import Message, StandupListItem
-from bot.digest import Digest
-from bot.mrkdwn import escape
-from bot.validation import DEFAULT_QUESTIONS
+from bot.rules.digest import Digest
+from bot.rules.validation import DEFAULT_QUESTIONS
+from bot.views import blocks as b
+from bot.views.blocks import Message, StandupListItem
+from bot.views.mrkdwn import escape
 from tests.blockkit_limits import validate_message_blocks, validate_message_text, validate_view
 
 EVIL = "<!channel> & <@U024BE7LH> <https://evil.example|click> &lt;"

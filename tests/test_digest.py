@@ -1,10 +1,10 @@
-"""Tests for bot.digest: grouping participants and picking out real blockers."""
+"""Tests for bot.rules.digest: grouping participants and picking out real blockers."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.digest import (
+from bot.rules.digest import (
     AnswerEntry,
     ParticipantStatus,
     build_digest,

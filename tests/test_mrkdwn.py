@@ -1,4 +1,4 @@
-"""Tests for bot.mrkdwn: escaping (injection safety), entity-safe truncation and chunking."""
+"""Tests for bot.views.mrkdwn: escaping (injection safety), entity-safe truncation and chunking."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.mrkdwn import DEFAULT_MARKER, channel_link, escape, mention, split_chunks, truncate
+from bot.views.mrkdwn import DEFAULT_MARKER, channel_link, escape, mention, split_chunks, truncate
 
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")
 

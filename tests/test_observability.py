@@ -15,8 +15,8 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
-from bot.validation import name_key
-from scheduler.timemath import weekdays_to_mask
+from bot.rules.timemath import weekdays_to_mask
+from bot.rules.validation import name_key
 from storage import queries
 from storage.db import Database
 from storage.migrate import upgrade_to_head

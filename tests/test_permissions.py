@@ -1,4 +1,4 @@
-"""bot.permissions: the pure role rules (no Slack, no database)."""
+"""bot.rules.permissions: the pure role rules (no Slack, no database)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.permissions import (
+from bot.rules.permissions import (
     ALLOW,
     Actor,
     Decision,

@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import event, select
 
-from bot.validation import name_key
+from bot.rules.validation import name_key
 from scheduler.planner import HORIZON
 from storage import queries
 from storage.db import Database

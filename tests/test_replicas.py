@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.validation import name_key
-from scheduler.timemath import weekdays_to_mask
+from bot.rules.timemath import weekdays_to_mask
+from bot.rules.validation import name_key
 from scheduler.worker import PROMPT_LEASE, SEND_CONCURRENCY
 from storage import queries
 from storage.db import Database

@@ -23,8 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.validation import name_key
-from scheduler.timemath import weekdays_to_mask
+from bot.rules.timemath import weekdays_to_mask
+from bot.rules.validation import name_key
 from storage import queries
 from storage.db import Database
 from storage.migrate import upgrade_to_head

@@ -19,9 +19,9 @@ import pytest
 import structlog
 from sqlalchemy import select
 
+from bot.rules.timemath import weekdays_to_mask
+from bot.rules.validation import name_key
 from bot.server import create_app
-from bot.validation import name_key
-from scheduler.timemath import weekdays_to_mask
 from scheduler.worker import Worker
 from storage import jobs, queries
 from storage.db import Database

@@ -1,4 +1,4 @@
-"""Tests for scheduler.timemath: exact UTC instants around DST transitions plus property tests.
+"""Tests for bot.rules.timemath: exact UTC instants around DST transitions plus property tests.
 
 Every DST assertion compares exact UTC instants, so dropping the gap/overlap handling (e.g. a
 plain ``naive.replace(tzinfo=tz)``) makes these tests fail.
@@ -20,7 +20,7 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from scheduler.timemath import (  # noqa: E402
+from bot.rules.timemath import (  # noqa: E402
     WEEKDAY_NAMES,
     describe_schedule,
     describe_weekdays,

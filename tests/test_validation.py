@@ -1,4 +1,4 @@
-"""Tests for bot.validation: each create-form rule reports on the right block."""
+"""Tests for bot.rules.validation: each create-form rule reports on the right block."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot import blocks
-from bot.validation import (
+from bot.rules.validation import (
     DEFAULT_QUESTIONS,
     MAX_ANSWER_LEN,
     MAX_NAME_LEN,
@@ -21,6 +20,7 @@ from bot.validation import (
     parse_questions,
     validate_draft,
 )
+from bot.views import blocks
 
 VALID_ZONES = {"Europe/Berlin", "UTC", "America/New_York"}
 

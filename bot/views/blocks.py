@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any, TypedDict
 
-from bot.digest import Digest
-from bot.mrkdwn import DEFAULT_MARKER, channel_link, escape, mention, split_chunks, truncate
-from bot.validation import (
+from bot.rules.digest import Digest
+from bot.rules.validation import (
     DEFAULT_QUESTIONS,
     MAX_ANSWER_LEN,
     MAX_NAME_LEN,
     MAX_PARTICIPANTS,
     MAX_QUESTIONS,
 )
+from bot.views.mrkdwn import DEFAULT_MARKER, channel_link, escape, mention, split_chunks, truncate
 
 __all__ = [
     "ANSWER_CALLBACK",
@@ -559,7 +559,7 @@ def create_modal(
     private_metadata: str = "",
     initial: StandupFormValues | None = None,
 ) -> dict[str, Any]:
-    """The create form (or, with ``initial``, the edit form); block ids match bot.validation."""
+    """The create form (or, with ``initial``, the edit form); block ids match the validation."""
     day_options = [_option(label, str(day)) for day, label in enumerate(WEEKDAY_LABELS)]
     participant_mode = _option("Each participant's own time zone", "participant")
     fixed_mode = _option("One fixed time zone", "fixed")

@@ -138,7 +138,7 @@ def validate_draft(
     problem per field is reported, because Slack shows one message per input.
     """
     # Imported here because blocks imports this module's limits to build the form.
-    from bot import blocks
+    from bot.views import blocks
 
     errors: dict[str, str] = {}
 

@@ -1,0 +1,1 @@
+"""Pure rules: validation, permissions, time maths, digests. No I/O, no Slack, no SQL."""
