@@ -1,4 +1,4 @@
-"""AsyncStand entry point.
+"""AsyncStand: the composition root — the command line, and create_app(settings).
 
 python app.py [--role web|worker|all]        serve (default)
 python app.py rotate-keys                     re-encrypt stored tokens with the first ENCRYPTION_KEY
@@ -10,7 +10,79 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import structlog
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+
+from bot import operations, workspaces
+from bot.logging import configure_logging
+from bot.metrics import Metrics
+from bot.runtime import Services, system_clock
+from bot.settings import Settings, SettingsError, load_settings
+from bot.slack.gateway import SlackGateway
+from bot.slack.ratelimit import Limiter, LocalLimiter, RedisLimiter
+from handlers.http import build_web
+from handlers.slack import build_bolt
+from scheduler.worker import Worker
+from storage.crypto import SecretBox
+from storage.db import Database
+from storage.migrate import upgrade_to_head
+
+log = structlog.get_logger("asyncstand.app")
+
+
+@dataclass
+class AsyncStand:
+    """Everything one process runs: HTTP app, Bolt app, services and (maybe) the scheduler."""
+
+    settings: Settings
+    services: Services
+    bolt: AsyncApp
+    web: web.Application
+    worker: Worker | None
+    metrics: Metrics
+
+
+def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -> AsyncStand:
+    """Build every part of the app. Nothing connects until the aiohttp app starts."""
+    db = Database(settings.database_url)
+    metrics = Metrics()
+    limiter: Limiter = RedisLimiter(settings.redis_url) if settings.redis_url else LocalLimiter()
+    box = SecretBox(settings.fernet_keys) if settings.fernet_keys else None
+    slack = SlackGateway(settings, box, db, metrics=metrics, limiter=limiter, clock=clock)
+    services = Services(settings=settings, db=db, slack=slack, clock=clock)
+    bolt = build_bolt(services)
+    worker = Worker(services, metrics) if settings.role in ("worker", "all") else None
+    web_app = build_web(services, bolt, metrics)
+    background: list[asyncio.Task[None]] = []
+
+    async def on_startup(_: web.Application) -> None:
+        if settings.auto_migrate:
+            await upgrade_to_head(db.engine)
+        if settings.single_workspace:
+            background.append(asyncio.create_task(workspaces.bootstrap_single_workspace(services)))
+        if worker is not None:
+            worker.start()
+        log.info("started", role=settings.role, single_workspace=settings.single_workspace)
+
+    async def on_cleanup(_: web.Application) -> None:
+        if worker is not None:
+            await worker.stop()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        if isinstance(limiter, RedisLimiter):
+            await limiter.close()
+        await slack.close()
+        await db.dispose()
+
+    web_app.on_startup.append(on_startup)
+    web_app.on_cleanup.append(on_cleanup)
+    return AsyncStand(settings, services, bolt, web_app, worker, metrics)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,10 +103,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-
-    from bot.logging import configure_logging
-    from bot.settings import SettingsError, load_settings
-
     overrides: dict[str, Any] = {"role": args.role} if args.role else {}
     try:
         settings = load_settings(**overrides)
@@ -57,22 +125,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         return asyncio.run(_delete_workspace(settings, args.team_id))
-
-    from aiohttp import web
-
-    from bot.server import create_app
-
     app = create_app(settings)
     web.run_app(app.web, host=settings.host, port=settings.port, print=None)
     return 0
 
 
-async def _rotate_keys(settings: Any) -> int:
-    from storage.crypto import SecretBox
-    from storage.db import Database
-    from storage.maintenance import rotate_secrets
-    from storage.migrate import upgrade_to_head
-
+async def _rotate_keys(settings: Settings) -> int:
     if not settings.fernet_keys:
         print("ENCRYPTION_KEY is not set: there is nothing to rotate to.", file=sys.stderr)
         return 2
@@ -80,8 +138,7 @@ async def _rotate_keys(settings: Any) -> int:
     try:
         if settings.auto_migrate:
             await upgrade_to_head(db.engine)
-        async with db.session() as session:
-            count = await rotate_secrets(session, SecretBox(settings.fernet_keys))
+        count = await operations.rotate_keys(db, SecretBox(settings.fernet_keys))
     finally:
         await db.dispose()
     print(
@@ -91,14 +148,10 @@ async def _rotate_keys(settings: Any) -> int:
     return 0
 
 
-async def _delete_workspace(settings: Any, team_id: str) -> int:
-    from storage.db import Database
-    from storage.maintenance import delete_workspace_data
-
+async def _delete_workspace(settings: Settings, team_id: str) -> int:
     db = Database(settings.database_url)
     try:
-        async with db.session() as session:
-            deleted = await delete_workspace_data(session, team_id)
+        deleted = await operations.delete_workspace(db, team_id)
     finally:
         await db.dispose()
     if not deleted:

@@ -115,7 +115,7 @@ def _configure_logging() -> None:
 async def serve_ours(api_url: str, database_url: str, root: str | None) -> None:
     if root:
         sys.path.insert(0, root)
-    from bot.server import create_app
+    from app import create_app
     from bot.settings import load_settings
 
     settings = load_settings(
@@ -158,7 +158,11 @@ async def seed(database_url: str) -> None:
     app's scheduler sends on its first tick (the DM with the Answer button)."""
     from zoneinfo import ZoneInfo
 
-    from storage import queries
+    from storage import members as members_db
+    from storage import prompts as prompts_db
+    from storage import runs as runs_db
+    from storage import standups as standups_db
+    from storage import workspaces as workspaces_db
     from storage.db import Database
     from storage.migrate import upgrade_to_head
 
@@ -167,9 +171,9 @@ async def seed(database_url: str) -> None:
     try:
         await upgrade_to_head(db.engine)
         async with db.session() as session:
-            workspace = await queries.ensure_workspace(session, TEAM, name="Bench")
+            workspace = await workspaces_db.ensure_workspace(session, TEAM, name="Bench")
             later = (now + dt.timedelta(hours=12)).astimezone(ZoneInfo("America/New_York"))
-            standup = await queries.create_standup(
+            standup = await standups_db.create_standup(
                 session,
                 workspace.id,
                 name=STANDUP,
@@ -185,7 +189,7 @@ async def seed(database_url: str) -> None:
                 now=now,
             )
             for user, tz in ((ALICE, "America/New_York"), (BOB, "Europe/Berlin")):
-                await queries.update_member_profile(
+                await members_db.update_member_profile(
                     session,
                     workspace.id,
                     user,
@@ -195,13 +199,13 @@ async def seed(database_url: str) -> None:
                     deleted=False,
                     now=now,
                 )
-            alice = await queries.get_member(session, workspace.id, ALICE)
+            alice = await members_db.get_member(session, workspace.id, ALICE)
             assert alice is not None
             local_date = now.astimezone(ZoneInfo("America/New_York")).date()
-            run = await queries.get_or_create_run(
+            run = await runs_db.get_or_create_run(
                 session, workspace.id, standup, local_date, now + dt.timedelta(hours=4)
             )
-            await queries.insert_prompt(
+            await prompts_db.insert_prompt(
                 session, workspace.id, run=run, member_id=alice.id, due_at=now
             )
     finally:
@@ -268,12 +272,12 @@ class Capture(SlackRequests):
 async def build_requests(
     kind: str, count: int, fake_api_url: str, prompt: dict[str, Any], action: str
 ) -> list[tuple[bytes, dict[str, str]]]:
-    from bot.views import blocks
+    from bot.views import messages
 
     builder = Capture("http://unused", SIGNING_SECRET, team_id=TEAM, api_url=fake_api_url)
     message: dict[str, Any] = {}
     if kind == "button":
-        built = blocks.prompt_message(
+        built = messages.prompt_message(
             prompt_id=prompt["prompt_id"],
             standup_name=STANDUP,
             questions=QUESTIONS,

@@ -178,11 +178,11 @@ async def measure(
 ) -> dict[str, Any]:
     from sqlalchemy import event, text
 
+    from bot.runs import render_summary
     from bot.runtime import Services
     from bot.settings import load_settings
-    from bot.slack import SlackGateway
-    from scheduler.runs import render_summary
-    from storage import queries
+    from bot.slack.gateway import SlackGateway
+    from storage import runs as runs_db
     from storage.db import Database
 
     bench_db = await create_database(backend, "summary")
@@ -215,8 +215,8 @@ async def measure(
         event.listen(db.engine.sync_engine, "after_cursor_execute", after)
 
         async with db.session() as session:
-            big_run = await queries.get_run(session, workspace_id, big_run_id)
-            empty_run = await queries.get_run(session, workspace_id, empty_run_id)
+            big_run = await runs_db.get_run(session, workspace_id, big_run_id)
+            empty_run = await runs_db.get_run(session, workspace_id, empty_run_id)
         assert big_run is not None and empty_run is not None
 
         async def select_one() -> None:

@@ -115,7 +115,3 @@ def configure_logging(
     quiet = logging.WARNING if root.level > logging.DEBUG else logging.NOTSET
     for chatty in ("alembic", "slack_sdk"):
         logging.getLogger(chatty).setLevel(quiet)
-
-
-def get_logger(name: str) -> Any:
-    return structlog.get_logger(name)

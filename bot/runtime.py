@@ -1,14 +1,13 @@
-"""What a listener or job needs, built once by create_app and handed around explicitly."""
+"""What a use case needs, built once by create_app and handed around explicitly."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.settings import Settings
-from bot.slack import SlackGateway
+from bot.slack.gateway import SlackGateway
 from storage.db import Database
 
 
@@ -26,7 +25,7 @@ class Services:
     clock: Callable[[], dt.datetime] = system_clock
     # Set by the scheduler when this process runs one: lets a command make it look now.
     wake_scheduler: Callable[[], None] = field(default=lambda: None)
-    # team id -> (workspace row id, when looked up): see handlers.context.workspace_id_for.
+    # team id -> (workspace row id, when looked up): see bot.workspaces.workspace_for.
     workspace_ids: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     @property
@@ -36,13 +35,3 @@ class Services:
     @property
     def close_after(self) -> dt.timedelta:
         return dt.timedelta(minutes=self.settings.run_close_after_minutes)
-
-
-SERVICES_KEY = "asyncstand_services"
-
-
-def services_from(context: Any) -> Services:
-    """The Services a Bolt middleware put into the listener context."""
-    services = context[SERVICES_KEY]
-    assert isinstance(services, Services)
-    return services

@@ -9,9 +9,7 @@ from cryptography.fernet import Fernet
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SCOPES = (
-    "commands,chat:write,im:write,users:read,channels:join,channels:read,groups:read,team:read"
-)
+DEFAULT_SCOPES = "commands,chat:write,im:write,users:read,channels:join,channels:read,groups:read"
 
 _PLACEHOLDER = re.compile(
     r"^(<.*>|\.\.\.|…|changeme|change-me|change_me|replace-?me|your[-_ ].*|placeholder|todo|xxx+)$",

@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -64,3 +66,16 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def affected(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (the one place that knows it is a CursorResult)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def upsert(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT with ON CONFLICT support (SQLite and Postgres both have it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)

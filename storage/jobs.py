@@ -8,40 +8,19 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Prompt, Run, Standup, Workspace
-
-
-async def due_prompts(
-    session: AsyncSession, now: dt.datetime, limit: int = 500
-) -> list[tuple[int, int]]:
-    """Prompts ready to send: pending and due, or claimed by a worker whose lease ran out."""
-    rows = await session.execute(
-        select(Prompt.workspace_id, Prompt.id)
-        .join(
-            Standup,
-            and_(Standup.id == Prompt.standup_id, Standup.workspace_id == Prompt.workspace_id),
-        )
-        .join(Workspace, Workspace.id == Prompt.workspace_id)
-        .where(
-            Workspace.active.is_(True),
-            Standup.active.is_(True),
-            _claimable(now),
-        )
-        .order_by(Prompt.due_at)
-        .limit(limit)
-    )
-    return [(w, p) for w, p in rows]
+from storage.db import affected
+from storage.models import Prompt, PromptState, Run, RunState, Standup, Workspace
 
 
 def _claimable(now: dt.datetime) -> ColumnElement[bool]:
     """Pending and due (and past any retry back-off), or claimed by a worker whose lease ran out."""
     return or_(
         and_(
-            Prompt.state == "pending",
+            Prompt.state == PromptState.PENDING,
             Prompt.due_at <= now,
             or_(Prompt.lease_until.is_(None), Prompt.lease_until < now),
         ),
-        and_(Prompt.state == "sending", Prompt.lease_until < now),
+        and_(Prompt.state == PromptState.SENDING, Prompt.lease_until < now),
     )
 
 
@@ -66,27 +45,11 @@ async def claim_due_batch(
     result = await session.execute(
         update(Prompt)
         .where(Prompt.id.in_(candidates.scalar_subquery()), _claimable(now))
-        .values(state="sending", lease_until=now + lease, attempts=Prompt.attempts + 1)
+        .values(state=PromptState.SENDING, lease_until=now + lease, attempts=Prompt.attempts + 1)
         .returning(Prompt.workspace_id, Prompt.id)
         .execution_options(synchronize_session=False)
     )
     return [(w, p) for w, p in result]
-
-
-async def claim_prompt(
-    session: AsyncSession, workspace_id: int, prompt_id: int, now: dt.datetime, lease: dt.timedelta
-) -> bool:
-    """Compare-and-set to 'sending': atomic in SQLite and Postgres, so one replica wins."""
-    result = await session.execute(
-        update(Prompt)
-        .where(
-            Prompt.workspace_id == workspace_id,
-            Prompt.id == prompt_id,
-            _claimable(now),
-        )
-        .values(state="sending", lease_until=now + lease, attempts=Prompt.attempts + 1)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def mark_overdue_missed(session: AsyncSession, cutoff: dt.datetime) -> int:
@@ -94,14 +57,14 @@ async def mark_overdue_missed(session: AsyncSession, cutoff: dt.datetime) -> int
     result = await session.execute(
         update(Prompt)
         .where(
-            Prompt.state == "pending",
+            Prompt.state == PromptState.PENDING,
             Prompt.due_at < cutoff,
             # A paused standup's leftovers are dropped on resume, not recorded as missed.
             Prompt.standup_id.in_(select(Standup.id).where(Standup.active.is_(True))),
         )
-        .values(state="missed", error="not sent within the grace period")
+        .values(state=PromptState.MISSED, error="not sent within the grace period")
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return affected(result)
 
 
 async def runs_to_close(
@@ -109,7 +72,7 @@ async def runs_to_close(
 ) -> list[tuple[int, int]]:
     rows = await session.execute(
         select(Run.workspace_id, Run.id)
-        .where(Run.state == "open", Run.close_at <= now)
+        .where(Run.state == RunState.OPEN, Run.close_at <= now)
         .order_by(Run.close_at)
         .limit(limit)
     )

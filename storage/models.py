@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+import enum
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -59,11 +60,64 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+class PromptState(enum.StrEnum):
+    """A check-in's life: planned, being sent, in the person's DM, then one of the outcomes."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    ANSWERED = "answered"
+    SKIPPED = "skipped"
+    MISSED = "missed"
+    FAILED = "failed"
+
+
+class RunState(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class TzMode(enum.StrEnum):
+    """Whose clock a standup follows: each participant's own, or one fixed zone."""
+
+    PARTICIPANT = "participant"
+    FIXED = "fixed"
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A StrEnum stored as plain text: the schema stays VARCHAR, Python sees the enum."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[E], length: int) -> None:
+        super().__init__(length)
+        self._enum_type = enum_type
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        # Unknown text goes through as it is: the table's CHECK constraint is what refuses it.
+        return value.value if isinstance(value, enum.Enum) else value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self._enum_type(value)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def same_workspace(column: str, table: str) -> ForeignKeyConstraint:
+    """A reference that can only point at a row of the same workspace: (x_id, workspace_id)
+    must match (table.id, table.workspace_id), so no row ever mixes two workspaces."""
+    return ForeignKeyConstraint(
+        [column, "workspace_id"], [f"{table}.id", f"{table}.workspace_id"], ondelete="CASCADE"
+    )
 
 
 class Base(DeclarativeBase):
@@ -153,7 +207,7 @@ class Standup(Base):
     questions: Mapped[list[str]] = mapped_column(JSON)
     weekday_mask: Mapped[int] = mapped_column(Integer)
     local_time: Mapped[str] = mapped_column(String(5))
-    tz_mode: Mapped[str] = mapped_column(String(16), default="participant")
+    tz_mode: Mapped[TzMode] = mapped_column(EnumText(TzMode, 16), default=TzMode.PARTICIPANT)
     fixed_tz: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     owner_user_id: Mapped[str] = mapped_column(String(32))
@@ -171,16 +225,8 @@ class Standup(Base):
 class Participant(Base):
     __tablename__ = "participant"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["standup_id", "workspace_id"],
-            ["standup.id", "standup.workspace_id"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(
-            ["member_id", "workspace_id"],
-            ["member.id", "member.workspace_id"],
-            ondelete="CASCADE",
-        ),
+        same_workspace("standup_id", "standup"),
+        same_workspace("member_id", "member"),
     )
 
     standup_id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -196,11 +242,7 @@ class Run(Base):
     __table_args__ = (
         UniqueConstraint("standup_id", "local_date"),
         UniqueConstraint("id", "workspace_id"),
-        ForeignKeyConstraint(
-            ["standup_id", "workspace_id"],
-            ["standup.id", "standup.workspace_id"],
-            ondelete="CASCADE",
-        ),
+        same_workspace("standup_id", "standup"),
         CheckConstraint("state IN ('open', 'closed')", name="state_known"),
         Index("ix_run_due_close", "state", "close_at"),
     )
@@ -211,16 +253,13 @@ class Run(Base):
     local_date: Mapped[dt.date] = mapped_column(Date)
     questions: Mapped[list[str]] = mapped_column(JSON)
     channel_id: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16), default="open")
+    state: Mapped[RunState] = mapped_column(EnumText(RunState, 16), default=RunState.OPEN)
     summary_ts: Mapped[str | None] = mapped_column(String(32))
     # A short lease so only one worker posts the summary message, even across replicas.
     summary_lease_until: Mapped[dt.datetime | None] = mapped_column()
     close_at: Mapped[dt.datetime] = mapped_column()
     closed_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-PROMPT_STATES = ("pending", "sending", "sent", "answered", "skipped", "missed", "failed")
 
 
 class Prompt(Base):
@@ -230,14 +269,8 @@ class Prompt(Base):
     __table_args__ = (
         UniqueConstraint("standup_id", "member_id", "local_date"),
         UniqueConstraint("id", "member_id"),
-        ForeignKeyConstraint(
-            ["run_id", "workspace_id"], ["run.id", "run.workspace_id"], ondelete="CASCADE"
-        ),
-        ForeignKeyConstraint(
-            ["member_id", "workspace_id"],
-            ["member.id", "member.workspace_id"],
-            ondelete="CASCADE",
-        ),
+        same_workspace("run_id", "run"),
+        same_workspace("member_id", "member"),
         CheckConstraint(
             "state IN ('pending', 'sending', 'sent', 'answered', 'skipped', 'missed', 'failed')",
             name="state_known",
@@ -252,7 +285,9 @@ class Prompt(Base):
     member_id: Mapped[int] = mapped_column(Id)
     local_date: Mapped[dt.date] = mapped_column(Date)
     due_at: Mapped[dt.datetime] = mapped_column()
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[PromptState] = mapped_column(
+        EnumText(PromptState, 16), default=PromptState.PENDING
+    )
     lease_until: Mapped[dt.datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     dm_channel_id: Mapped[str | None] = mapped_column(String(32))
@@ -290,13 +325,7 @@ class StandupOwner(Base):
     """Co-owners of a standup (the creator is always one): they may edit, run and delete it."""
 
     __tablename__ = "standup_owner"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["standup_id", "workspace_id"],
-            ["standup.id", "standup.workspace_id"],
-            ondelete="CASCADE",
-        ),
-    )
+    __table_args__ = (same_workspace("standup_id", "standup"),)
 
     standup_id: Mapped[int] = mapped_column(Id, primary_key=True)
     slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -348,16 +377,8 @@ class DeliveryIssue(Base):
 
     __tablename__ = "delivery_issue"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["standup_id", "workspace_id"],
-            ["standup.id", "standup.workspace_id"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(
-            ["member_id", "workspace_id"],
-            ["member.id", "member.workspace_id"],
-            ondelete="CASCADE",
-        ),
+        same_workspace("standup_id", "standup"),
+        same_workspace("member_id", "member"),
     )
 
     standup_id: Mapped[int] = mapped_column(Id, primary_key=True)

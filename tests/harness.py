@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.server import AsyncStand, create_app
+from app import AsyncStand, create_app
 from bot.settings import Settings, load_settings
 from tests.slack_fake import FakeSlack
 from tests.slack_signing import SlackRequests

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from storage import queries
+from storage import prompts as prompts_db
+from storage import workspaces as workspaces_db
 from tests.harness import RunningApp, answer_values, create_form_values, find_action, start_app
 from tests.slack_fake import Call, FakeSlack
 
@@ -106,12 +107,12 @@ async def _prompt_row(env: Env, user: str) -> tuple[str, list[str]]:
     """(state, answer bodies) of a user's prompt, read from the database."""
     services = env.app.app.services
     async with services.db.session() as session:
-        workspace = await queries.get_workspace(session, env.slack.team_id)
+        workspace = await workspaces_db.get_workspace(session, env.slack.team_id)
         assert workspace is not None
         prompt_id = int(env.prompts[user].prompt_id)
-        view = await queries.get_prompt_view(session, workspace.id, prompt_id)
+        view = await prompts_db.get_prompt_view(session, workspace.id, prompt_id)
         assert view is not None and view.member.slack_user_id == user
-        answers = await queries.prompt_answers(session, workspace.id, prompt_id)
+        answers = await prompts_db.prompt_answers(session, workspace.id, prompt_id)
     return view.prompt.state, [a.body for a in answers]
 
 

@@ -21,7 +21,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from storage import queries
+from storage import members as members_db
+from storage import prompts as prompts_db
+from storage import runs as runs_db
+from storage import standups as standups_db
+from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Prompt
@@ -275,8 +279,8 @@ async def _seed_due_prompt(database_url: str, team_id: str) -> int:
         await upgrade_to_head(database.engine)
         now = dt.datetime.now(dt.UTC)
         async with database.session() as s:
-            workspace = await queries.ensure_workspace(s, team_id)
-            standup = await queries.create_standup(
+            workspace = await workspaces_db.ensure_workspace(s, team_id)
+            standup = await standups_db.create_standup(
                 s,
                 workspace.id,
                 name="Daily",
@@ -291,11 +295,11 @@ async def _seed_due_prompt(database_url: str, team_id: str) -> int:
                 participant_ids=[ALICE],
                 now=now - dt.timedelta(days=1),
             )
-            run = await queries.get_or_create_run(
+            run = await runs_db.get_or_create_run(
                 s, workspace.id, standup, now.date(), close_at=now + dt.timedelta(hours=4)
             )
-            member = (await queries.ensure_members(s, workspace.id, [ALICE]))[ALICE]
-            await queries.insert_prompt(
+            member = (await members_db.ensure_members(s, workspace.id, [ALICE]))[ALICE]
+            await prompts_db.insert_prompt(
                 s, workspace.id, run=run, member_id=member.id, due_at=now - dt.timedelta(seconds=5)
             )
             return workspace.id

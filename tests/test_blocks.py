@@ -10,9 +10,11 @@ import pytest
 
 from bot.rules.digest import Digest
 from bot.rules.validation import DEFAULT_QUESTIONS
-from bot.views import blocks as b
-from bot.views.blocks import Message, StandupListItem
-from bot.views.mrkdwn import escape
+from bot.views import blockkit, modals
+from bot.views import messages as message_views
+from bot.views.blockkit import Message
+from bot.views.messages import StandupListItem
+from bot.views.mrkdwn import Mrkdwn, escape
 from tests.blockkit_limits import validate_message_blocks, validate_message_text, validate_view
 
 EVIL = "<!channel> & <@U024BE7LH> <https://evil.example|click> &lt;"
@@ -122,34 +124,47 @@ def test_injection_checker_catches_raw_sequences() -> None:
 
 
 def test_constants_have_the_agreed_values() -> None:
-    assert (b.CREATE_CALLBACK, b.ANSWER_CALLBACK) == ("standup_create", "answer_submit")
-    assert (b.B_NAME, b.B_CHANNEL, b.B_QUESTIONS, b.B_PARTICIPANTS) == (
+    assert (blockkit.CREATE_CALLBACK, blockkit.ANSWER_CALLBACK) == (
+        "standup_create",
+        "answer_submit",
+    )
+    assert (blockkit.B_NAME, blockkit.B_CHANNEL, blockkit.B_QUESTIONS, blockkit.B_PARTICIPANTS) == (
         "name",
         "channel",
         "questions",
         "participants",
     )
-    assert (b.B_DAYS, b.B_TIME, b.B_TZ_MODE, b.B_TZ, b.A_VALUE) == (
+    assert (
+        blockkit.B_DAYS,
+        blockkit.B_TIME,
+        blockkit.B_TZ_MODE,
+        blockkit.B_TZ,
+        blockkit.A_VALUE,
+    ) == (
         "days",
         "time",
         "tz_mode",
         "tz",
         "value",
     )
-    assert (b.A_ANSWER, b.A_SKIP, b.A_EDIT) == ("prompt_answer", "prompt_skip", "prompt_edit")
-    assert (b.A_DELETE_CONFIRM, b.A_DELETE_CANCEL, b.A_ANSWER_INPUT) == (
+    assert (blockkit.A_ANSWER, blockkit.A_SKIP, blockkit.A_EDIT) == (
+        "prompt_answer",
+        "prompt_skip",
+        "prompt_edit",
+    )
+    assert (blockkit.A_DELETE_CONFIRM, blockkit.A_DELETE_CANCEL, blockkit.A_ANSWER_INPUT) == (
         "standup_delete_confirm",
         "standup_delete_cancel",
         "answer",
     )
-    assert b.question_block_id(3) == "q3"
+    assert blockkit.question_block_id(3) == "q3"
 
 
 # --- help -----------------------------------------------------------------------------------
 
 
 def test_help_lists_every_command_with_escaped_placeholders() -> None:
-    message = b.help_message()
+    message = message_views.help_message()
     assert_valid_message(message)
     text = "\n".join(section_texts(message))
     for command in (
@@ -167,10 +182,10 @@ def test_help_lists_every_command_with_escaped_placeholders() -> None:
 
 
 def test_create_modal_shape() -> None:
-    view = b.create_modal(creator_id="U0CREATOR", private_metadata='{"channel": "C1"}')
+    view = modals.create_modal(creator_id="U0CREATOR", private_metadata='{"channel": "C1"}')
     assert_valid_view(view)
     assert view["type"] == "modal"
-    assert view["callback_id"] == b.CREATE_CALLBACK
+    assert view["callback_id"] == blockkit.CREATE_CALLBACK
     assert view["title"]["text"] == "New standup"
     assert view["submit"]["text"] == "Create"
     assert view["close"]["text"] == "Cancel"
@@ -179,22 +194,22 @@ def test_create_modal_shape() -> None:
     fields = inputs(view)
     labels = {block_id: blk["label"]["text"] for block_id, blk in fields.items()}
     assert labels == {
-        b.B_NAME: "Name",
-        b.B_CHANNEL: "Channel",
-        b.B_QUESTIONS: "Questions",
-        b.B_PARTICIPANTS: "Participants",
-        b.B_DAYS: "Days",
-        b.B_TIME: "Time",
-        b.B_TZ_MODE: "Time zone",
-        b.B_TZ: "Fixed time zone",
+        blockkit.B_NAME: "Name",
+        blockkit.B_CHANNEL: "Channel",
+        blockkit.B_QUESTIONS: "Questions",
+        blockkit.B_PARTICIPANTS: "Participants",
+        blockkit.B_DAYS: "Days",
+        blockkit.B_TIME: "Time",
+        blockkit.B_TZ_MODE: "Time zone",
+        blockkit.B_TZ: "Fixed time zone",
     }
-    assert all(blk["element"]["action_id"] == b.A_VALUE for blk in fields.values())
+    assert all(blk["element"]["action_id"] == blockkit.A_VALUE for blk in fields.values())
     assert [blk["optional"] for blk in fields.values()] == [False] * 7 + [True]
 
-    name = fields[b.B_NAME]["element"]
+    name = fields[blockkit.B_NAME]["element"]
     assert (name["type"], name["max_length"]) == ("plain_text_input", 80)
 
-    channel = fields[b.B_CHANNEL]["element"]
+    channel = fields[blockkit.B_CHANNEL]["element"]
     assert channel["type"] == "conversations_select"
     assert channel["default_to_current_conversation"] is True
     assert channel["filter"] == {
@@ -203,16 +218,16 @@ def test_create_modal_shape() -> None:
         "exclude_external_shared_channels": False,
     }
 
-    questions = fields[b.B_QUESTIONS]
+    questions = fields[blockkit.B_QUESTIONS]
     assert questions["element"]["multiline"] is True
     assert questions["element"]["initial_value"] == "\n".join(DEFAULT_QUESTIONS)
     assert questions["hint"]["text"] == "One question per line, up to 10."
 
-    participants = fields[b.B_PARTICIPANTS]["element"]
+    participants = fields[blockkit.B_PARTICIPANTS]["element"]
     assert participants["type"] == "multi_users_select"
     assert participants["initial_users"] == ["U0CREATOR"]
 
-    days = fields[b.B_DAYS]["element"]
+    days = fields[blockkit.B_DAYS]["element"]
     assert days["type"] == "checkboxes"
     assert [o["text"]["text"] for o in days["options"]] == [
         "Mon",
@@ -226,10 +241,10 @@ def test_create_modal_shape() -> None:
     assert [o["value"] for o in days["options"]] == [str(i) for i in range(7)]
     assert days["initial_options"] == days["options"][:5]
 
-    time = fields[b.B_TIME]["element"]
+    time = fields[blockkit.B_TIME]["element"]
     assert (time["type"], time["initial_time"]) == ("timepicker", "09:30")
 
-    mode = fields[b.B_TZ_MODE]["element"]
+    mode = fields[blockkit.B_TZ_MODE]["element"]
     assert mode["type"] == "radio_buttons"
     assert [(o["value"], o["text"]["text"]) for o in mode["options"]] == [
         ("participant", "Each participant's own time zone"),
@@ -237,23 +252,23 @@ def test_create_modal_shape() -> None:
     ]
     assert mode["initial_option"] == mode["options"][0]
 
-    tz = fields[b.B_TZ]
+    tz = fields[blockkit.B_TZ]
     assert tz["element"]["type"] == "plain_text_input"
     assert tz["element"]["placeholder"]["text"] == "e.g. Europe/Berlin"
     assert tz["hint"]["text"] == "Only used with one fixed time zone (IANA name)"
 
 
 def test_create_modal_refuses_oversized_private_metadata() -> None:
-    assert b.create_modal(creator_id="U1", private_metadata="x" * 3000)["private_metadata"]
+    assert modals.create_modal(creator_id="U1", private_metadata="x" * 3000)["private_metadata"]
     with pytest.raises(ValueError):
-        b.create_modal(creator_id="U1", private_metadata="x" * 3001)
+        modals.create_modal(creator_id="U1", private_metadata="x" * 3001)
 
 
 # --- prompt DM ------------------------------------------------------------------------------
 
 
 def test_prompt_pending_lists_questions_and_buttons() -> None:
-    message = b.prompt_message(
+    message = message_views.prompt_message(
         prompt_id=42,
         standup_name="Team <!channel> & co",
         questions=["What & why?", "Any <blockers>?"],
@@ -266,17 +281,17 @@ def test_prompt_pending_lists_questions_and_buttons() -> None:
     assert "1. What &amp; why?\n2. Any &lt;blockers&gt;?" in texts
     assert "2024-05-06" in all_text(message)
     actions = [blk for blk in message["blocks"] if blk["type"] == "actions"]
-    assert [a["block_id"] for a in actions] == [b.PROMPT_ACTIONS_BLOCK] == ["prompt_actions"]
+    assert [a["block_id"] for a in actions] == [blockkit.PROMPT_ACTIONS_BLOCK] == ["prompt_actions"]
     assert [(x["text"]["text"], x["action_id"], x["value"]) for x in buttons(message)] == [
-        ("Answer", b.A_ANSWER, "42"),
-        ("Skip today", b.A_SKIP, "42"),
+        ("Answer", blockkit.A_ANSWER, "42"),
+        ("Skip today", blockkit.A_SKIP, "42"),
     ]
     assert buttons(message)[0]["style"] == "primary"
     assert "<!channel>" not in message["text"]
 
 
 def test_prompt_answered_has_edit_button() -> None:
-    message = b.prompt_message(
+    message = message_views.prompt_message(
         prompt_id=7,
         standup_name="Daily",
         questions=["Q"],
@@ -286,21 +301,23 @@ def test_prompt_answered_has_edit_button() -> None:
     assert_valid_message(message)
     assert any("✅ Answered — thanks!" in t for t in section_texts(message))
     assert "at 09:42 &lt;!here&gt;" in all_text(message)
-    assert [(x["action_id"], x["value"]) for x in buttons(message)] == [(b.A_EDIT, "7")]
+    assert [(x["action_id"], x["value"]) for x in buttons(message)] == [(blockkit.A_EDIT, "7")]
 
 
 def test_prompt_skipped_offers_answer_anyway() -> None:
-    message = b.prompt_message(prompt_id=7, standup_name="Daily", questions=["Q"], state="skipped")
+    message = message_views.prompt_message(
+        prompt_id=7, standup_name="Daily", questions=["Q"], state="skipped"
+    )
     assert_valid_message(message)
     assert any("Skipped today" in t for t in section_texts(message))
     assert [(x["text"]["text"], x["action_id"]) for x in buttons(message)] == [
-        ("Answer anyway", b.A_ANSWER)
+        ("Answer anyway", blockkit.A_ANSWER)
     ]
 
 
 @pytest.mark.parametrize("state", ["missed", "closed"])
 def test_prompt_closed_has_no_buttons(state: str) -> None:
-    message = b.prompt_message(
+    message = message_views.prompt_message(
         prompt_id=1, standup_name="Daily", questions=["Q"], state=state, reason="Closed <early>"
     )
     assert_valid_message(message)
@@ -314,12 +331,12 @@ def test_prompt_closed_has_no_buttons(state: str) -> None:
 
 def test_prompt_unknown_state_is_an_error() -> None:
     with pytest.raises(ValueError):
-        b.prompt_message(prompt_id=1, standup_name="x", questions=[], state="bogus")
+        message_views.prompt_message(prompt_id=1, standup_name="x", questions=[], state="bogus")
 
 
 def test_prompt_with_long_escaped_questions_stays_in_limits() -> None:
     questions = ["&" * 300 for _ in range(10)]  # escapes to 1,500 characters each
-    message = b.prompt_message(
+    message = message_views.prompt_message(
         prompt_id=1, standup_name="N" * 500, questions=questions, state="pending"
     )
     assert_valid_message(message)
@@ -330,9 +347,9 @@ def test_prompt_with_long_escaped_questions_stays_in_limits() -> None:
 
 
 def test_answer_modal_shape() -> None:
-    view = b.answer_modal(prompt_id=99, standup_name="Daily", questions=["One?", "Two?"])
+    view = modals.answer_modal(prompt_id=99, standup_name="Daily", questions=["One?", "Two?"])
     assert_valid_view(view)
-    assert view["callback_id"] == b.ANSWER_CALLBACK
+    assert view["callback_id"] == blockkit.ANSWER_CALLBACK
     assert view["private_metadata"] == "99"
     assert view["title"]["text"] == "Daily"
     assert view["submit"]["text"] == "Submit"
@@ -343,14 +360,14 @@ def test_answer_modal_shape() -> None:
         assert blk["label"]["text"] == question
         assert blk["optional"] is False
         element = blk["element"]
-        assert element["action_id"] == b.A_ANSWER_INPUT
+        assert element["action_id"] == blockkit.A_ANSWER_INPUT
         assert element["multiline"] is True
         assert element["max_length"] == 3000
         assert "initial_value" not in element
 
 
 def test_answer_modal_prefills_when_editing() -> None:
-    view = b.answer_modal(
+    view = modals.answer_modal(
         prompt_id=1, standup_name="Daily", questions=["A", "B"], existing={1: "done & dusted"}
     )
     assert_valid_view(view)
@@ -363,7 +380,7 @@ def test_answer_modal_prefills_when_editing() -> None:
 
 def test_answer_modal_title_and_labels_are_truncated_but_not_escaped() -> None:
     name = "Platform & <Infra> weekly sync for everyone"
-    view = b.answer_modal(prompt_id=1, standup_name=name, questions=["Q" * 2500])
+    view = modals.answer_modal(prompt_id=1, standup_name=name, questions=["Q" * 2500])
     assert_valid_view(view)
     title = view["title"]["text"]
     assert len(title) == 24
@@ -377,7 +394,7 @@ def test_answer_modal_title_and_labels_are_truncated_but_not_escaped() -> None:
 
 
 def test_answer_reply_escapes_and_mentions() -> None:
-    message = b.answer_reply(
+    message = message_views.answer_reply(
         user_id="U024BE7LH",
         questions=["What <did> you do?", "Blockers?"],
         answers=["<!channel> shipped A & B", "&lt; none"],
@@ -392,14 +409,16 @@ def test_answer_reply_escapes_and_mentions() -> None:
 
 
 def test_answer_reply_edited_and_bad_user_id() -> None:
-    message = b.answer_reply(user_id="U1>|<!here", questions=["Q"], answers=["A"], edited=True)
+    message = message_views.answer_reply(
+        user_id="U1>|<!here", questions=["Q"], answers=["A"], edited=True
+    )
     assert_valid_message(message)
     assert section_texts(message)[0] == "U1&gt;|&lt;!here's answers (edited)"
 
 
 def test_answer_reply_splits_a_10000_character_answer() -> None:
     answer = ("lorem ipsum <dolor> & sit amet " * 400)[:10_000]
-    message = b.answer_reply(user_id="U1", questions=["Long?"], answers=[answer])
+    message = message_views.answer_reply(user_id="U1", questions=["Long?"], answers=[answer])
     assert_valid_message(message)
     texts = section_texts(message)[1:]
     assert len(texts) >= 4
@@ -414,7 +433,7 @@ def test_answer_reply_splits_a_10000_character_answer() -> None:
 def test_answer_reply_with_60_huge_questions_truncates_visibly() -> None:
     questions = [f"Question {i} " + "q" * 2990 for i in range(60)]
     answers = ["a & " * 750 for _ in range(60)]
-    message = b.answer_reply(user_id="U1", questions=questions, answers=answers)
+    message = message_views.answer_reply(user_id="U1", questions=questions, answers=answers)
     assert_valid_message(message)
     assert len(message["blocks"]) == 50
     assert "truncated" in message["blocks"][-1]["text"]["text"]
@@ -423,7 +442,7 @@ def test_answer_reply_with_60_huge_questions_truncates_visibly() -> None:
 
 
 def test_answer_reply_handles_missing_answers() -> None:
-    message = b.answer_reply(user_id="U1", questions=["A", "B"], answers=["x", "  "])
+    message = message_views.answer_reply(user_id="U1", questions=["A", "B"], answers=["x", "  "])
     assert_valid_message(message)
     assert section_texts(message)[2] == "*B*\n_No answer_"
 
@@ -432,7 +451,7 @@ def test_answer_reply_handles_missing_answers() -> None:
 
 
 def test_summary_in_progress() -> None:
-    message = b.summary_message(
+    message = message_views.summary_message(
         standup_name="Daily <!channel>",
         local_date="2024-05-06",
         digest=digest(answered=["U1", "U2"], waiting=["U3"]),
@@ -451,7 +470,7 @@ def test_summary_in_progress() -> None:
 
 
 def test_summary_in_progress_nobody_answered_yet() -> None:
-    message = b.summary_message(
+    message = message_views.summary_message(
         standup_name="D", local_date="d", digest=digest(waiting=["U1"]), final=False, total=1
     )
     assert_valid_message(message)
@@ -459,7 +478,7 @@ def test_summary_in_progress_nobody_answered_yet() -> None:
 
 
 def test_summary_final_puts_blockers_first_and_escapes_them() -> None:
-    message = b.summary_message(
+    message = message_views.summary_message(
         standup_name="Daily",
         local_date="2024-05-06",
         digest=digest(
@@ -489,7 +508,7 @@ def test_summary_final_puts_blockers_first_and_escapes_them() -> None:
 
 
 def test_summary_final_without_blockers_omits_empty_groups() -> None:
-    message = b.summary_message(
+    message = message_views.summary_message(
         standup_name="Daily",
         local_date="2024-05-06",
         digest=digest(answered=["U1"]),
@@ -502,7 +521,7 @@ def test_summary_final_without_blockers_omits_empty_groups() -> None:
 
 def test_summary_with_many_people_and_blockers_stays_in_limits() -> None:
     users = [f"U{i:010d}" for i in range(1000)]
-    message = b.summary_message(
+    message = message_views.summary_message(
         standup_name="N" * 300,
         local_date="2024-05-06",
         digest=digest(answered=users, blockers=[(u, "b" * 600) for u in users]),
@@ -517,7 +536,7 @@ def test_summary_with_many_people_and_blockers_stays_in_limits() -> None:
 
 def test_summary_splits_long_mention_lists_into_sections() -> None:
     users = [f"U{i:010d}" for i in range(300)]
-    message = b.summary_message(
+    message = message_views.summary_message(
         standup_name="D", local_date="d", digest=digest(answered=users), final=False, total=300
     )
     assert_valid_message(message)
@@ -543,13 +562,15 @@ def item(name: str = "Daily", *, count: int = 3, active: bool = True) -> Standup
 
 
 def test_list_empty() -> None:
-    message = b.standup_list_message([])
+    message = message_views.standup_list_message([])
     assert_valid_message(message)
     assert section_texts(message) == ["No standups yet — create one with `/standup create`."]
 
 
 def test_list_items() -> None:
-    message = b.standup_list_message([item("Daily <!here>"), item("Solo", count=1, active=False)])
+    message = message_views.standup_list_message(
+        [item("Daily <!here>"), item("Solo", count=1, active=False)]
+    )
     assert_valid_message(message)
     assert section_texts(message) == [
         "*Daily &lt;!here&gt;* in <#C024BE7LR> — Mon–Fri at 09:30, 3 participants."
@@ -559,35 +580,35 @@ def test_list_items() -> None:
 
 
 def test_list_caps_at_50_blocks() -> None:
-    message = b.standup_list_message([item(f"S{i}") for i in range(75)])
+    message = message_views.standup_list_message([item(f"S{i}") for i in range(75)])
     assert_valid_message(message)
     assert len(message["blocks"]) == 50
     assert section_texts(message)[-1] == "…and 26 more"
-    assert len(b.standup_list_message([item() for _ in range(50)])["blocks"]) == 50
+    assert len(message_views.standup_list_message([item() for _ in range(50)])["blocks"]) == 50
 
 
 # --- delete confirmation --------------------------------------------------------------------
 
 
 def test_delete_confirm() -> None:
-    message = b.delete_confirm_message(standup_id=5, standup_name="Daily & <!channel>")
+    message = message_views.delete_confirm_message(standup_id=5, standup_name="Daily & <!channel>")
     assert_valid_message(message)
     assert section_texts(message) == [
         "Delete *Daily &amp; &lt;!channel&gt;*? This removes its schedule and history."
     ]
     delete, cancel = buttons(message)
     assert (delete["action_id"], delete["value"], delete["style"]) == (
-        b.A_DELETE_CONFIRM,
+        blockkit.A_DELETE_CONFIRM,
         "5",
         "danger",
     )
     assert delete["confirm"]["style"] == "danger"
     assert "Daily & <!channel>" in delete["confirm"]["text"]["text"]  # plain_text: raw
-    assert (cancel["action_id"], cancel["value"]) == (b.A_DELETE_CANCEL, "5")
+    assert (cancel["action_id"], cancel["value"]) == (blockkit.A_DELETE_CANCEL, "5")
 
 
 def test_delete_confirm_long_name_fits_dialog() -> None:
-    message = b.delete_confirm_message(standup_id=5, standup_name="n" * 1000)
+    message = message_views.delete_confirm_message(standup_id=5, standup_name="n" * 1000)
     assert_valid_message(message)
 
 
@@ -595,14 +616,14 @@ def test_delete_confirm_long_name_fits_dialog() -> None:
 
 
 def test_text_message_truncates() -> None:
-    message = b.text_message("hello *world*")
+    message = message_views.text_message(Mrkdwn("hello *world*"))
     assert_valid_message(message)
     assert section_texts(message) == ["hello *world*"]
-    long = b.text_message("x" * 5000)
+    long = message_views.text_message(Mrkdwn("x" * 5000))
     assert_valid_message(long)
     assert section_texts(long)[0].endswith("(truncated)")
     with pytest.raises(ValueError):
-        b.text_message("  ")
+        message_views.text_message(Mrkdwn("  "))
 
 
 # --- escaping across every builder ----------------------------------------------------------
@@ -610,7 +631,7 @@ def test_text_message_truncates() -> None:
 
 def test_evil_text_never_reaches_any_output_unescaped() -> None:
     messages = [
-        b.prompt_message(
+        message_views.prompt_message(
             prompt_id=1,
             standup_name=EVIL,
             questions=[EVIL],
@@ -622,15 +643,15 @@ def test_evil_text_never_reaches_any_output_unescaped() -> None:
         for state in ("pending", "answered", "skipped", "closed")
     ]
     messages += [
-        b.answer_reply(user_id=EVIL, questions=[EVIL], answers=[EVIL], edited=True),
-        b.summary_message(
+        message_views.answer_reply(user_id=EVIL, questions=[EVIL], answers=[EVIL], edited=True),
+        message_views.summary_message(
             standup_name=EVIL,
             local_date=EVIL,
             digest=digest(answered=[EVIL, "U1"], blockers=[("U1", EVIL)], missed=[EVIL]),
             final=True,
             total=2,
         ),
-        b.standup_list_message(
+        message_views.standup_list_message(
             [
                 StandupListItem(
                     name=EVIL,
@@ -643,7 +664,7 @@ def test_evil_text_never_reaches_any_output_unescaped() -> None:
                 )
             ]
         ),
-        b.delete_confirm_message(standup_id=1, standup_name=EVIL),
+        message_views.delete_confirm_message(standup_id=1, standup_name=EVIL),
     ]
     for message in messages:
         assert_valid_message(message)  # includes the raw-control-sequence check

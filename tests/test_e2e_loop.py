@@ -169,6 +169,8 @@ async def _drive_loop(app, slack: FakeSlack, database_url: str) -> None:
         final = json.dumps(updates[-1].body["blocks"])
         assert final.index("Blockers") < final.index("Answered")
         assert "CI is red" in final
-        assert f"<@{BOB}>" in final.split("answer", 1)[-1] or "Didn't answer" in final
+        sections = [b["text"]["text"] for b in updates[-1].body["blocks"] if b["type"] == "section"]
+        assert f"*Didn't answer*: <@{BOB}>" in sections, sections
+        assert f"*Answered (1/2)*: <@{ALICE}>" in sections, sections
     finally:
         await app3.stop()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import structlog
 
-from bot.logging import configure_logging, get_logger, redact_text
+from bot.logging import configure_logging, redact_text
 
 BOT = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
 USER = "xoxp-1234567890-1111111111-2222222222-0123456789abcdef0123456789abcdef"
@@ -98,7 +98,9 @@ def test_redact_text_keeps_the_token_kind_and_other_text() -> None:
 
 def test_token_field_is_redacted(configure: Configure) -> None:
     stream = configure()
-    get_logger("asyncstand.test").info("installed", token=BOT, bot_token=BOT, team="T0TEAM001")
+    structlog.get_logger("asyncstand.test").info(
+        "installed", token=BOT, bot_token=BOT, team="T0TEAM001"
+    )
     [line] = _lines(stream)
     _assert_no_secret(stream.getvalue())
     assert line["event"] == "installed"
@@ -109,7 +111,7 @@ def test_token_field_is_redacted(configure: Configure) -> None:
 
 def test_token_inside_message_and_nested_values_is_redacted(configure: Configure) -> None:
     stream = configure()
-    log = get_logger("asyncstand.test")
+    log = structlog.get_logger("asyncstand.test")
     log.warning(f"slack said no to {BOT}")
     log.info("request", params={"headers": {"Authorization": f"Bearer {USER}"}, "ch": "C1"})
     log.info("tokens", seen=[REFRESH, ("x", APP)], detail=f"rotated to {ROTATED}")
@@ -125,7 +127,7 @@ def test_token_inside_message_and_nested_values_is_redacted(configure: Configure
 def test_token_inside_other_objects_is_redacted(configure: Configure) -> None:
     """Fields that are not plain strings (an exception, a set) are rendered with repr()."""
     stream = configure()
-    log = get_logger("asyncstand.test")
+    log = structlog.get_logger("asyncstand.test")
     log.warning("auth_failed", error=ValueError(f"bad {BOT}"), count=3, ok=True)
     log.warning("seen", ids={USER})
     first, second = _lines(stream)  # two JSON lines, no "--- Logging error ---"
@@ -140,7 +142,7 @@ def test_token_in_exception_traceback_is_redacted(configure: Configure) -> None:
     try:
         raise RuntimeError(f"auth failed for {BOT}")
     except RuntimeError:
-        get_logger("asyncstand.test").exception("listener_failed")
+        structlog.get_logger("asyncstand.test").exception("listener_failed")
     [line] = _lines(stream)
     _assert_no_secret(stream.getvalue())
     assert "RuntimeError: auth failed for xoxb-[REDACTED]" in line["exception"]
@@ -160,7 +162,7 @@ def test_stdlib_loggers_are_redacted_too(configure: Configure) -> None:
 
 def test_console_format_is_redacted_too(configure: Configure) -> None:
     stream = configure(fmt="console")
-    get_logger("asyncstand.test").info(f"hello {BOT}", token=APP)
+    structlog.get_logger("asyncstand.test").info(f"hello {BOT}", token=APP)
     logging.getLogger("slack_sdk").warning("via stdlib %s", USER)
     text = stream.getvalue()
     _assert_no_secret(text)
@@ -174,7 +176,7 @@ def test_console_format_is_redacted_too(configure: Configure) -> None:
 
 def test_json_lines_carry_the_bound_team_id(configure: Configure) -> None:
     stream = configure(fmt="auto")  # auto + not a TTY → JSON
-    log = get_logger("asyncstand.app")
+    log = structlog.get_logger("asyncstand.app")
     structlog.contextvars.bind_contextvars(team_id="T0TEAM001")
     log.info("prompt_sent", prompt_id=7)
     logging.getLogger("aiohttp.server").error("stdlib line inside a request")
@@ -190,7 +192,7 @@ def test_json_lines_carry_the_bound_team_id(configure: Configure) -> None:
 
 
 def test_level_filters_and_noisy_loggers_are_quiet(configure: Configure) -> None:
-    log = get_logger("asyncstand.test")
+    log = structlog.get_logger("asyncstand.test")
     warning_only = configure(level="warning")
     log.info("not shown")
     log.warning("shown")

@@ -5,6 +5,7 @@ The schema is Slack's own (slackapi/manifest-schema @ c50cfa85, see tests/fixtur
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -19,17 +20,25 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MANIFEST_PATH = ROOT / "manifest.yml"
 
-# The bot scopes the app needs, in the order of SLACK_SCOPES' default.
-DEFAULT_SCOPES = [
-    "commands",
-    "chat:write",
-    "im:write",
-    "users:read",
-    "channels:join",
-    "channels:read",
-    "groups:read",
-    "team:read",
-]
+SOURCE_DIRS = ("bot", "handlers", "scheduler", "storage")
+
+# The bot scopes each Web API method needs, for the way AsyncStand uses it (Slack's reference
+# lists alternatives per conversation type; we post to public and private channels and DMs).
+# Every method the code calls must be listed here, so a new call forces a decision.
+SCOPES_FOR_METHOD: dict[str, set[str]] = {
+    "auth.test": set(),
+    "oauth.v2.access": set(),
+    "views.open": set(),
+    "views.publish": set(),
+    "chat.postMessage": {"chat:write"},
+    "chat.update": {"chat:write"},
+    "conversations.open": {"im:write"},
+    "conversations.info": {"channels:read", "groups:read"},
+    "conversations.join": {"channels:join"},
+    "users.info": {"users:read"},
+}
+# The slash command needs its own scope; it is no Web API call.
+SCOPES_WITHOUT_CALLS = {"commands"}
 BOT_EVENTS = {"app_home_opened", "app_uninstalled", "tokens_revoked"}
 PLACEHOLDER_ORIGIN = "https://asyncstand.example.com"
 
@@ -129,17 +138,45 @@ def test_oauth_redirect_url(manifest: dict[str, Any]) -> None:
     assert urls[0].endswith("/slack/oauth_redirect")
 
 
-def test_bot_scopes_include_every_needed_scope(manifest: dict[str, Any]) -> None:
-    scopes = manifest["oauth_config"]["scopes"]["bot"]
-    missing = [scope for scope in DEFAULT_SCOPES if scope not in scopes]
-    assert missing == []
-    assert "user" not in manifest["oauth_config"]["scopes"], "AsyncStand needs no user scopes"
+def called_web_api_methods() -> set[str]:
+    """Every Web API method the source calls through a slack_sdk client (read from the code)."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client_methods = {
+        name
+        for name in dir(AsyncWebClient)
+        if not name.startswith("_") and "_" in name and name[0].islower()
+    } - {"api_call", "base_url", "default_params", "retry_handlers", "team_id", "user_agent_prefix"}
+    called: set[str] = set()
+    for folder in SOURCE_DIRS:
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and node.attr in client_methods:
+                    called.add(node.attr.replace("_", "."))
+    return called
 
 
-def test_bot_scopes_equal_default_slack_scopes(manifest: dict[str, Any]) -> None:
+def needed_scopes() -> set[str]:
+    called = called_web_api_methods()
+    unknown = called - set(SCOPES_FOR_METHOD)
+    assert not unknown, f"add the scopes these methods need to SCOPES_FOR_METHOD: {unknown}"
+    stale = set(SCOPES_FOR_METHOD) - called
+    assert not stale, f"the code no longer calls {stale}: drop them from SCOPES_FOR_METHOD"
+    return SCOPES_WITHOUT_CALLS.union(*(SCOPES_FOR_METHOD[m] for m in called))
+
+
+def test_the_code_calls_the_web_api_methods_we_know_of() -> None:
+    # A sanity check of the scan itself: these calls are certainly in the code.
+    assert {"chat.postMessage", "users.info", "conversations.open"} <= called_web_api_methods()
+
+
+def test_bot_scopes_are_exactly_what_the_code_calls_for(manifest: dict[str, Any]) -> None:
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert len(scopes) == len(set(scopes)), "duplicate scope"
-    assert sorted(scopes) == sorted(DEFAULT_SCOPES)
+    needed = needed_scopes()
+    assert set(scopes) - needed == set(), "unused scopes in the manifest"
+    assert needed - set(scopes) == set(), "scopes the code needs but the manifest lacks"
+    assert "user" not in manifest["oauth_config"]["scopes"], "AsyncStand needs no user scopes"
 
 
 def test_app_home_tabs(manifest: dict[str, Any]) -> None:

@@ -17,7 +17,8 @@ from sqlalchemy.engine import make_url
 
 from bot.rules.timemath import weekdays_to_mask
 from bot.rules.validation import name_key
-from storage import queries
+from storage import standups as standups_db
+from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from tests.harness import Clock, RunningApp, start_app
@@ -69,8 +70,8 @@ async def seed_standup(database_url: str, team_id: str, participants: list[str])
     try:
         await upgrade_to_head(db.engine)
         async with db.session() as session:
-            workspace = await queries.ensure_workspace(session, team_id)
-            await queries.create_standup(
+            workspace = await workspaces_db.ensure_workspace(session, team_id)
+            await standups_db.create_standup(
                 session,
                 workspace.id,
                 name="Daily",

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.planning import HORIZON, last_due_on, member_zone, plan_for_member
 from bot.rules.timemath import local_occurrence_utc, weekdays_to_mask
-from scheduler.planner import HORIZON, last_due_on, member_zone, plan_for_member
 from storage.models import Member, Standup
 
 DAY = dt.date(2026, 1, 14)  # a Wednesday

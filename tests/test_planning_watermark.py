@@ -7,9 +7,10 @@ import datetime as dt
 
 from sqlalchemy import event, select
 
+from bot.planning import HORIZON
 from bot.rules.validation import name_key
-from scheduler.planner import HORIZON
-from storage import queries
+from storage import standups as standups_db
+from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.models import Standup
 from tests.harness import Clock
@@ -78,14 +79,14 @@ async def test_an_edit_on_one_replica_is_honoured_by_another_scheduler(database_
             db = Database(database_url)
             try:
                 async with db.session() as session:
-                    workspace = await queries.ensure_workspace(session, slack.team_id)
-                    standup = await queries.find_standup_by_name(
+                    workspace = await workspaces_db.ensure_workspace(session, slack.team_id)
+                    standup = await standups_db.find_standup_by_name(
                         session, workspace.id, name_key("Daily")
                     )
                     assert standup is not None
                     standup.local_time = "09:30"
                     standup.schedule_from = utc(DAY, 7, 56)
-                    await queries.drop_pending_prompts(session, workspace.id, standup.id)
+                    await standups_db.drop_pending_prompts(session, workspace.id, standup.id)
             finally:
                 await db.dispose()
             await tick_at(replica_b, clock, utc(DAY, 8, 0, 5))

@@ -26,7 +26,8 @@ import redis.asyncio as redis
 import structlog
 
 from bot.metrics import Metrics
-from bot.ratelimit import (
+from bot.slack.gateway import SlackGateway
+from bot.slack.ratelimit import (
     POST_MESSAGE_PER_CHANNEL,
     TIER_2,
     TIER_3,
@@ -36,7 +37,6 @@ from bot.ratelimit import (
     RedisLimiter,
     bucket_for,
 )
-from bot.slack import SlackGateway
 from storage.db import Database
 from tests.harness import BOT_TOKEN, make_settings
 from tests.slack_fake import FakeSlack

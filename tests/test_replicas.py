@@ -27,10 +27,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.delivery import PROMPT_LEASE, SEND_CONCURRENCY
 from bot.rules.timemath import weekdays_to_mask
 from bot.rules.validation import name_key
-from scheduler.worker import PROMPT_LEASE, SEND_CONCURRENCY
-from storage import queries
+from storage import standups as standups_db
+from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Member, Prompt
@@ -135,8 +136,8 @@ async def seed_standup(
     try:
         await upgrade_to_head(db.engine)  # already done by the processes: a no-op
         async with db.session() as session:
-            workspace = await queries.ensure_workspace(session, team_id)
-            await queries.create_standup(
+            workspace = await workspaces_db.ensure_workspace(session, team_id)
+            await standups_db.create_standup(
                 session,
                 workspace.id,
                 name="Daily",

@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from app import create_app
 from bot.rules.timemath import weekdays_to_mask
 from bot.rules.validation import name_key
-from bot.server import create_app
 from scheduler.worker import Worker
-from storage import jobs, queries
+from storage import standups as standups_db
+from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Member, Prompt, Run
@@ -109,8 +110,8 @@ async def seed_standup(
     try:
         await upgrade_to_head(db.engine)
         async with db.session() as session:
-            workspace = await queries.ensure_workspace(session, slack.team_id)
-            await queries.create_standup(
+            workspace = await workspaces_db.ensure_workspace(session, slack.team_id)
+            await standups_db.create_standup(
                 session,
                 workspace.id,
                 name=name,
@@ -483,9 +484,17 @@ async def test_expired_lease_is_resent_and_live_lease_left_alone(database_url: s
             # other claimed Bob's at 08:01:30 (lease to 08:02:30); neither finished.
             async with worker.services.db.session() as session:
                 for prompt, claimed_at in ((alice, due), (bob, due + dt.timedelta(seconds=90))):
-                    assert await jobs.claim_prompt(
-                        session, prompt.workspace_id, prompt.id, claimed_at, dt.timedelta(minutes=1)
+                    # What a worker's claim leaves behind when it dies before sending.
+                    claimed = await session.execute(
+                        update(Prompt)
+                        .where(Prompt.id == prompt.id, Prompt.state == "pending")
+                        .values(
+                            state="sending",
+                            lease_until=claimed_at + dt.timedelta(minutes=1),
+                            attempts=Prompt.attempts + 1,
+                        )
                     )
+                    assert claimed.rowcount == 1
 
             await tick_at(worker, clock, due + dt.timedelta(minutes=2))
             assert prompted(slack) == [ALICE]

@@ -19,7 +19,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage import queries
+from storage import members as members_db
+from storage import prompts as prompts_db
+from storage import runs as runs_db
+from storage import standups as standups_db
+from storage import workspaces as workspaces_db
 from storage.crypto import SecretBox, SecretBoxError
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade_to_head
@@ -58,9 +62,9 @@ async def _seed(db: Database) -> Seed:
     """Two workspaces; in the first a standup with Alice and Bob, today's run, Alice's prompt
     answered — all written through the app's own queries."""
     async with db.session() as s:
-        ws = await queries.ensure_workspace(s, "T0TEAM001", name="Team")
-        other = await queries.ensure_workspace(s, "T0OTHER01", name="Other")
-        standup = await queries.create_standup(
+        ws = await workspaces_db.ensure_workspace(s, "T0TEAM001", name="Team")
+        other = await workspaces_db.ensure_workspace(s, "T0OTHER01", name="Other")
+        standup = await standups_db.create_standup(
             s,
             ws.id,
             name="Daily",
@@ -75,20 +79,20 @@ async def _seed(db: Database) -> Seed:
             participant_ids=[ALICE, BOB],
             now=NOW,
         )
-        members = await queries.ensure_members(s, ws.id, [ALICE, BOB])
-        other_members = await queries.ensure_members(s, other.id, [ALICE])
-        run = await queries.get_or_create_run(
+        members = await members_db.ensure_members(s, ws.id, [ALICE, BOB])
+        other_members = await members_db.ensure_members(s, other.id, [ALICE])
+        run = await runs_db.get_or_create_run(
             s, ws.id, standup, TODAY, close_at=NOW + dt.timedelta(hours=4)
         )
-        assert await queries.insert_prompt(
+        assert await prompts_db.insert_prompt(
             s, ws.id, run=run, member_id=members[ALICE].id, due_at=NOW
         )
         prompt_id = (
             await s.execute(select(Prompt.id).where(Prompt.member_id == members[ALICE].id))
         ).scalar_one()
-        view = await queries.get_prompt_view(s, ws.id, prompt_id)
+        view = await prompts_db.get_prompt_view(s, ws.id, prompt_id)
         assert view is not None
-        await queries.save_answers(s, ws.id, view, ["shipped it", "more"], NOW)
+        await prompts_db.save_answers(s, ws.id, view, ["shipped it", "more"], NOW)
         return Seed(
             ws=ws.id,
             other_ws=other.id,
@@ -134,7 +138,7 @@ async def test_migration_to_head_creates_every_table_and_is_idempotent(database_
         await upgrade_to_head(database.engine)  # second run: nothing to do, nothing lost
         await _assert_at_head(database.engine)
         async with database.session() as s:
-            assert await queries.get_standup(s, seed.ws, seed.standup) is not None
+            assert await standups_db.get_standup(s, seed.ws, seed.standup) is not None
         assert await _count(database, Answer) == 2
     finally:
         await database.dispose()
@@ -177,12 +181,12 @@ async def test_second_prompt_for_same_member_and_day_is_rejected(db: Database) -
             )
     # The app's own insert is a no-op for the duplicate; a different member or day is fine.
     async with db.session() as s:
-        run = await queries.get_run(s, seed.ws, seed.run)
+        run = await runs_db.get_run(s, seed.ws, seed.run)
         assert run is not None
-        assert not await queries.insert_prompt(
+        assert not await prompts_db.insert_prompt(
             s, seed.ws, run=run, member_id=seed.alice, due_at=NOW
         )
-        assert await queries.insert_prompt(s, seed.ws, run=run, member_id=seed.bob, due_at=NOW)
+        assert await prompts_db.insert_prompt(s, seed.ws, run=run, member_id=seed.bob, due_at=NOW)
     assert await _count(db, Prompt) == 2
 
 
@@ -230,7 +234,7 @@ async def test_participant_from_another_workspace_is_rejected(db: Database) -> N
                     )
                 )
     async with db.session() as s:
-        participants = await queries.standup_participants(s, seed.ws, seed.standup)
+        participants = await standups_db.standup_participants(s, seed.ws, seed.standup)
     assert {m.id for m in participants} == {seed.alice, seed.bob}
 
 
@@ -274,11 +278,11 @@ async def test_standup_names_unique_per_workspace_only(db: Database) -> None:
     async with db.session() as s:  # same name in another workspace: fine
         s.add(daily(seed.other_ws, "Daily"))
     async with db.session() as s:
-        ours = await queries.find_standup_by_name(s, seed.ws, "daily")
-        theirs = await queries.find_standup_by_name(s, seed.other_ws, "daily")
+        ours = await standups_db.find_standup_by_name(s, seed.ws, "daily")
+        theirs = await standups_db.find_standup_by_name(s, seed.other_ws, "daily")
         assert ours is not None and theirs is not None and ours.id != theirs.id
         assert (ours.channel_id, theirs.channel_id) == ("C0STANDUP1", "C0OTHER001")
-        assert [s_.id for s_, _ in await queries.list_standups(s, seed.other_ws)] == [theirs.id]
+        assert [s_.id for s_, _ in await standups_db.list_standups(s, seed.other_ws)] == [theirs.id]
 
 
 @pytest.mark.parametrize(
@@ -290,7 +294,7 @@ async def test_standup_check_constraints(db: Database, changes: dict[str, object
     seed = await _seed(db)
     with pytest.raises(IntegrityError):
         async with db.session() as s:
-            standup = await queries.get_standup(s, seed.ws, seed.standup)
+            standup = await standups_db.get_standup(s, seed.ws, seed.standup)
             assert standup is not None
             for key, value in changes.items():
                 setattr(standup, key, value)
@@ -302,37 +306,39 @@ async def test_standup_check_constraints(db: Database, changes: dict[str, object
 async def test_queries_only_see_their_own_workspace(db: Database) -> None:
     seed = await _seed(db)
     async with db.session() as s:
-        assert await queries.get_standup(s, seed.ws, seed.standup) is not None
-        assert await queries.get_standup(s, seed.other_ws, seed.standup) is None
-        assert await queries.find_standup_by_name(s, seed.other_ws, "daily") is None
-        assert await queries.list_standups(s, seed.other_ws) == []
-        assert await queries.get_run(s, seed.other_ws, seed.run) is None
-        assert await queries.run_prompt_views(s, seed.other_ws, seed.run) == []
-        assert await queries.run_answers(s, seed.other_ws, seed.run) == []
-        assert await queries.prompt_answers(s, seed.other_ws, seed.prompt) == []
-        assert await queries.standup_participants(s, seed.other_ws, seed.standup) == []
+        assert await standups_db.get_standup(s, seed.ws, seed.standup) is not None
+        assert await standups_db.get_standup(s, seed.other_ws, seed.standup) is None
+        assert await standups_db.find_standup_by_name(s, seed.other_ws, "daily") is None
+        assert await standups_db.list_standups(s, seed.other_ws) == []
+        assert await runs_db.get_run(s, seed.other_ws, seed.run) is None
+        assert await prompts_db.run_prompt_views(s, seed.other_ws, seed.run) == []
+        assert await prompts_db.run_answers(s, seed.other_ws, seed.run) == []
+        assert await prompts_db.prompt_answers(s, seed.other_ws, seed.prompt) == []
+        assert await standups_db.standup_participants(s, seed.other_ws, seed.standup) == []
 
-        view = await queries.get_prompt_view(s, seed.ws, seed.prompt)
+        view = await prompts_db.get_prompt_view(s, seed.ws, seed.prompt)
         assert view is not None
         assert (view.member.slack_user_id, view.run.id, view.standup.id) == (
             ALICE,
             seed.run,
             seed.standup,
         )
-        assert await queries.get_prompt_view(s, seed.other_ws, seed.prompt) is None
+        assert await prompts_db.get_prompt_view(s, seed.other_ws, seed.prompt) is None
         # Alice's prompt is Alice's: Bob's click (or Alice's id in another team) finds nothing.
-        assert await queries.get_prompt_view(s, seed.ws, seed.prompt, for_user=ALICE) is not None
-        assert await queries.get_prompt_view(s, seed.ws, seed.prompt, for_user=BOB) is None
-        assert await queries.get_prompt_view(s, seed.other_ws, seed.prompt, for_user=ALICE) is None
+        assert await prompts_db.get_prompt_view(s, seed.ws, seed.prompt, for_user=ALICE) is not None
+        assert await prompts_db.get_prompt_view(s, seed.ws, seed.prompt, for_user=BOB) is None
+        assert (
+            await prompts_db.get_prompt_view(s, seed.other_ws, seed.prompt, for_user=ALICE) is None
+        )
         # Writes are scoped too: another workspace cannot delete or change our rows.
-        assert not await queries.delete_standup(s, seed.other_ws, seed.standup)
-        assert not await queries.set_prompt_state(
+        assert not await standups_db.delete_standup(s, seed.other_ws, seed.standup)
+        assert not await prompts_db.set_prompt_state(
             s, seed.other_ws, seed.prompt, "missed", from_states=("answered",)
         )
     async with db.session() as s:
         prompt = await s.get(Prompt, seed.prompt)
         assert prompt is not None and prompt.state == "answered"
-        assert await queries.get_standup(s, seed.ws, seed.standup) is not None
+        assert await standups_db.get_standup(s, seed.ws, seed.standup) is not None
 
 
 # --- datetimes --------------------------------------------------------------------------------
@@ -393,7 +399,7 @@ async def test_naive_datetimes_are_refused(db: Database) -> None:
 async def test_deleting_a_standup_cascades_to_its_runs_prompts_and_answers(db: Database) -> None:
     seed = await _seed(db)
     async with db.session() as s:  # a second standup whose rows must survive
-        keep = await queries.create_standup(
+        keep = await standups_db.create_standup(
             s,
             seed.ws,
             name="Weekly",
@@ -408,13 +414,13 @@ async def test_deleting_a_standup_cascades_to_its_runs_prompts_and_answers(db: D
             participant_ids=[BOB],
             now=NOW,
         )
-        run = await queries.get_or_create_run(s, seed.ws, keep, TODAY, NOW + dt.timedelta(hours=1))
-        await queries.insert_prompt(s, seed.ws, run=run, member_id=seed.bob, due_at=NOW)
+        run = await runs_db.get_or_create_run(s, seed.ws, keep, TODAY, NOW + dt.timedelta(hours=1))
+        await prompts_db.insert_prompt(s, seed.ws, run=run, member_id=seed.bob, due_at=NOW)
     before = {m: await _count(db, m) for m in (Run, Prompt, Answer, Participant)}
     assert before == {Run: 2, Prompt: 2, Answer: 2, Participant: 3}
 
     async with db.session() as s:
-        assert await queries.delete_standup(s, seed.ws, seed.standup)
+        assert await standups_db.delete_standup(s, seed.ws, seed.standup)
 
     after = {m: await _count(db, m) for m in (Run, Prompt, Answer, Participant)}
     assert after == {Run: 1, Prompt: 1, Answer: 0, Participant: 1}

@@ -20,7 +20,7 @@ from bot.rules.validation import (
     parse_questions,
     validate_draft,
 )
-from bot.views import blocks
+from bot.views import blockkit, modals
 
 VALID_ZONES = {"Europe/Berlin", "UTC", "America/New_York"}
 
@@ -74,7 +74,7 @@ def test_valid_draft_has_no_errors() -> None:
 
 def test_error_block_ids_exist_in_the_create_form() -> None:
     """Slack only shows an error if its key is a block id in the submitted view."""
-    form_ids = {blk["block_id"] for blk in blocks.create_modal(creator_id="U1")["blocks"]}
+    form_ids = {blk["block_id"] for blk in modals.create_modal(creator_id="U1")["blocks"]}
     everything_wrong = StandupDraft(
         name="",
         channel_id=None,
@@ -87,13 +87,13 @@ def test_error_block_ids_exist_in_the_create_form() -> None:
     )
     errors = check(everything_wrong)
     assert set(errors) == {
-        blocks.B_NAME,
-        blocks.B_CHANNEL,
-        blocks.B_QUESTIONS,
-        blocks.B_PARTICIPANTS,
-        blocks.B_DAYS,
-        blocks.B_TIME,
-        blocks.B_TZ,
+        blockkit.B_NAME,
+        blockkit.B_CHANNEL,
+        blockkit.B_QUESTIONS,
+        blockkit.B_PARTICIPANTS,
+        blockkit.B_DAYS,
+        blockkit.B_TIME,
+        blockkit.B_TZ,
     }
     assert set(errors) <= form_ids
     assert all(message.strip() for message in errors.values())
@@ -101,12 +101,12 @@ def test_error_block_ids_exist_in_the_create_form() -> None:
 
 @pytest.mark.parametrize("name", ["", "   ", "\t\n"])
 def test_empty_name(name: str) -> None:
-    assert set(check(good_draft(name=name))) == {blocks.B_NAME}
+    assert set(check(good_draft(name=name))) == {blockkit.B_NAME}
 
 
 def test_name_too_long_counts_after_normalising() -> None:
     errors = check(good_draft(name="n" * (MAX_NAME_LEN + 1)))
-    assert "80" in errors[blocks.B_NAME]
+    assert "80" in errors[blockkit.B_NAME]
     # Surrounding and repeated whitespace doesn't count against the limit.
     assert check(good_draft(name="  " + "n" * 40 + "     " + "n" * 39 + "  ")) == {}
 
@@ -114,80 +114,82 @@ def test_name_too_long_counts_after_normalising() -> None:
 def test_duplicate_name_is_case_insensitive() -> None:
     existing = {name_key("Backend Daily")}
     errors = check(good_draft(name="  BACKEND   daily "), existing=existing)
-    assert set(errors) == {blocks.B_NAME}
-    assert "already exists" in errors[blocks.B_NAME]
+    assert set(errors) == {blockkit.B_NAME}
+    assert "already exists" in errors[blockkit.B_NAME]
     assert check(good_draft(name="Frontend daily"), existing=existing) == {}
 
 
 def test_duplicate_name_against_strip_casefold_keys() -> None:
     # Older keys may keep internal double spaces; both spellings must still collide.
-    assert set(check(good_draft(name=" Daily  Sync "), existing={"daily  sync"})) == {blocks.B_NAME}
+    assert set(check(good_draft(name=" Daily  Sync "), existing={"daily  sync"})) == {
+        blockkit.B_NAME
+    }
 
 
 def test_missing_channel() -> None:
     for channel in (None, ""):
-        assert set(check(good_draft(channel_id=channel))) == {blocks.B_CHANNEL}
+        assert set(check(good_draft(channel_id=channel))) == {blockkit.B_CHANNEL}
 
 
 def test_no_questions() -> None:
     errors = check(good_draft(questions=[]))
-    assert set(errors) == {blocks.B_QUESTIONS}
-    assert "at least one" in errors[blocks.B_QUESTIONS]
+    assert set(errors) == {blockkit.B_QUESTIONS}
+    assert "at least one" in errors[blockkit.B_QUESTIONS]
 
 
 def test_too_many_questions() -> None:
     assert check(good_draft(questions=[f"Q{i}?" for i in range(MAX_QUESTIONS)])) == {}
     errors = check(good_draft(questions=[f"Q{i}?" for i in range(MAX_QUESTIONS + 1)]))
-    assert set(errors) == {blocks.B_QUESTIONS}
-    assert "10" in errors[blocks.B_QUESTIONS]
+    assert set(errors) == {blockkit.B_QUESTIONS}
+    assert "10" in errors[blockkit.B_QUESTIONS]
 
 
 def test_too_long_question_names_the_line() -> None:
     questions = ["Fine?", "q" * (MAX_QUESTION_LEN + 1), "Also fine?"]
     errors = check(good_draft(questions=questions))
-    assert set(errors) == {blocks.B_QUESTIONS}
-    assert "Line 2 " in errors[blocks.B_QUESTIONS]
-    assert "300" in errors[blocks.B_QUESTIONS]
+    assert set(errors) == {blockkit.B_QUESTIONS}
+    assert "Line 2 " in errors[blockkit.B_QUESTIONS]
+    assert "300" in errors[blockkit.B_QUESTIONS]
     questions.append("z" * 400)
-    assert "Lines 2, 4 " in check(good_draft(questions=questions))[blocks.B_QUESTIONS]
+    assert "Lines 2, 4 " in check(good_draft(questions=questions))[blockkit.B_QUESTIONS]
 
 
 def test_duplicate_question() -> None:
     errors = check(good_draft(questions=["What's up?", "Blockers?", "what's  UP?"]))
-    assert set(errors) == {blocks.B_QUESTIONS}
-    assert "Line 3 repeats line 1" in errors[blocks.B_QUESTIONS]
+    assert set(errors) == {blockkit.B_QUESTIONS}
+    assert "Line 3 repeats line 1" in errors[blockkit.B_QUESTIONS]
 
 
 def test_no_participants() -> None:
-    assert set(check(good_draft(participant_ids=[]))) == {blocks.B_PARTICIPANTS}
+    assert set(check(good_draft(participant_ids=[]))) == {blockkit.B_PARTICIPANTS}
 
 
 def test_bot_participants_are_counted_in_plain_text() -> None:
     errors = check(good_draft(participant_ids=["U1", "UBOT1", "UBOT2", "UBOT1"]))
-    assert errors == {blocks.B_PARTICIPANTS: "Bots can't be participants: remove 2 bot users."}
+    assert errors == {blockkit.B_PARTICIPANTS: "Bots can't be participants: remove 2 bot users."}
     one = check(good_draft(participant_ids=["U1", "UBOT1"]))
-    assert one[blocks.B_PARTICIPANTS] == "Bots can't be participants: remove 1 bot user."
-    assert "<@" not in one[blocks.B_PARTICIPANTS]
+    assert one[blockkit.B_PARTICIPANTS] == "Bots can't be participants: remove 1 bot user."
+    assert "<@" not in one[blockkit.B_PARTICIPANTS]
 
 
 def test_too_many_participants() -> None:
     ids = [f"U{i}" for i in range(MAX_PARTICIPANTS + 1)]
     errors = check(good_draft(participant_ids=ids))
-    assert set(errors) == {blocks.B_PARTICIPANTS}
-    assert "100" in errors[blocks.B_PARTICIPANTS]
+    assert set(errors) == {blockkit.B_PARTICIPANTS}
+    assert "100" in errors[blockkit.B_PARTICIPANTS]
     # Duplicates are not double-counted.
     assert check(good_draft(participant_ids=ids[:MAX_PARTICIPANTS] * 2)) == {}
 
 
 def test_days() -> None:
-    assert set(check(good_draft(weekdays=frozenset()))) == {blocks.B_DAYS}
-    assert set(check(good_draft(weekdays=frozenset({7})))) == {blocks.B_DAYS}
+    assert set(check(good_draft(weekdays=frozenset()))) == {blockkit.B_DAYS}
+    assert set(check(good_draft(weekdays=frozenset({7})))) == {blockkit.B_DAYS}
     assert check(good_draft(weekdays=frozenset({6}))) == {}
 
 
 @pytest.mark.parametrize("value", [None, "", "9:30", "24:00", "12:60", "noon", "09:30:00"])
 def test_bad_time(value: str | None) -> None:
-    assert set(check(good_draft(local_time=value))) == {blocks.B_TIME}
+    assert set(check(good_draft(local_time=value))) == {blockkit.B_TIME}
 
 
 @pytest.mark.parametrize("value", ["00:00", "09:30", "23:59"])
@@ -198,10 +200,10 @@ def test_good_time(value: str) -> None:
 def test_fixed_zone_required_and_checked() -> None:
     for missing in (None, "", "   "):
         errors = check(good_draft(tz_mode="fixed", fixed_tz=missing))
-        assert set(errors) == {blocks.B_TZ}
+        assert set(errors) == {blockkit.B_TZ}
     errors = check(good_draft(tz_mode="fixed", fixed_tz="Mars/Olympus"))
-    assert set(errors) == {blocks.B_TZ}
-    assert "Mars/Olympus" in errors[blocks.B_TZ]
+    assert set(errors) == {blockkit.B_TZ}
+    assert "Mars/Olympus" in errors[blockkit.B_TZ]
 
 
 def test_participant_mode_ignores_the_fixed_zone_field() -> None:
@@ -209,7 +211,7 @@ def test_participant_mode_ignores_the_fixed_zone_field() -> None:
 
 
 def test_unknown_tz_mode() -> None:
-    assert set(check(good_draft(tz_mode="sometimes"))) == {blocks.B_TZ_MODE}
+    assert set(check(good_draft(tz_mode="sometimes"))) == {blockkit.B_TZ_MODE}
 
 
 def test_parse_questions() -> None:

@@ -1,9 +1,32 @@
-"""Who may do what (pure): workspace admins, standup owners, participants."""
+"""Who may do what (pure): workspace admins, standup owners, participants.
+
+A decision carries `why` (for each surface's own wording) and a plain-English `reason`.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection
 from dataclasses import dataclass
+
+
+class Why(enum.StrEnum):
+    """Why something was refused; each surface words it its own way (bot.views.wording)."""
+
+    NO_SUCH_STANDUP = "no_such_standup"
+    STANDUP_GONE = "standup_gone"
+    NOT_MANAGER = "not_manager"
+    NOT_HISTORY_READER = "not_history_reader"
+    CREATE_ADMINS_ONLY = "create_admins_only"
+    SETTINGS_ADMINS_ONLY = "settings_admins_only"
+    WORKSPACE_HISTORY_ADMINS_ONLY = "workspace_history_admins_only"
+    LAST_OWNER = "last_owner"
+    NOT_YOUR_CHECKIN = "not_your_checkin"
+    PAUSED = "paused"
+    RUN_CLOSED = "run_closed"
+    CHECKIN_CLOSED = "checkin_closed"
+    NOTHING_TO_SKIP = "nothing_to_skip"
+    NAME_TAKEN = "name_taken"
 
 
 @dataclass(frozen=True)
@@ -18,6 +41,7 @@ class Actor:
 class Decision:
     allowed: bool
     reason: str = ""
+    why: Why | None = None
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -28,39 +52,57 @@ ALLOW = Decision(True)
 
 def can_create(actor: Actor, *, create_restricted: bool) -> Decision:
     if create_restricted and not actor.is_admin:
-        return Decision(False, "Only workspace admins can create standups here.")
+        return Decision(
+            False, "Only workspace admins can create standups here.", Why.CREATE_ADMINS_ONLY
+        )
     return ALLOW
+
+
+def _owner_or_admin(actor: Actor, owner_ids: Collection[str], refusal: Decision) -> Decision:
+    return ALLOW if actor.user_id in owner_ids or actor.is_admin else refusal
 
 
 def can_manage(actor: Actor, owner_ids: Collection[str], standup_name: str) -> Decision:
     """Edit, pause, resume, run, delete, change owners: owners and workspace admins."""
-    if actor.user_id in owner_ids or actor.is_admin:
-        return ALLOW
-    return Decision(False, f"Only the owners of {standup_name} or a workspace admin can do that.")
+    reason = f"Only the owners of {standup_name} or a workspace admin can do that."
+    return _owner_or_admin(actor, owner_ids, Decision(False, reason, Why.NOT_MANAGER))
 
 
 def can_read_history(actor: Actor, owner_ids: Collection[str], standup_name: str) -> Decision:
-    if actor.user_id in owner_ids or actor.is_admin:
-        return ALLOW
-    return Decision(
-        False, f"Only the owners of {standup_name} or a workspace admin can see its history."
-    )
+    reason = f"Only the owners of {standup_name} or a workspace admin can see its history."
+    return _owner_or_admin(actor, owner_ids, Decision(False, reason, Why.NOT_HISTORY_READER))
 
 
 def can_change_settings(actor: Actor) -> Decision:
     if actor.is_admin:
         return ALLOW
-    return Decision(False, "Only workspace admins can change AsyncStand's settings.")
+    return Decision(
+        False, "Only workspace admins can change AsyncStand's settings.", Why.SETTINGS_ADMINS_ONLY
+    )
+
+
+def can_read_workspace_history(actor: Actor) -> Decision:
+    if actor.is_admin:
+        return ALLOW
+    return Decision(
+        False,
+        "Only workspace admins can see the workspace's history.",
+        Why.WORKSPACE_HISTORY_ADMINS_ONLY,
+    )
 
 
 def can_answer(actor_user_id: str, prompt_user_id: str) -> Decision:
     if actor_user_id == prompt_user_id:
         return ALLOW
-    return Decision(False, "That check-in isn't yours.")
+    return Decision(False, "That check-in isn't yours.", Why.NOT_YOUR_CHECKIN)
 
 
 def can_remove_owner(owner_ids: Collection[str], removing: str, primary_owner: str) -> Decision:
     """A standup always keeps at least one owner."""
     if not set(owner_ids) - {removing}:
-        return Decision(False, "A standup needs at least one owner; add another owner first.")
+        return Decision(
+            False,
+            "A standup needs at least one owner; add another owner first.",
+            Why.LAST_OWNER,
+        )
     return ALLOW

@@ -6,8 +6,9 @@ message directly under the matching input block.
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -18,10 +19,12 @@ __all__ = [
     "MAX_QUESTIONS",
     "MAX_QUESTION_LEN",
     "TZ_MODES",
+    "FormField",
     "StandupDraft",
     "name_key",
     "normalise_name",
     "parse_questions",
+    "validate_answers",
     "validate_draft",
 ]
 
@@ -38,6 +41,21 @@ DEFAULT_QUESTIONS = (
 )
 
 TZ_MODES = ("participant", "fixed")
+
+
+class FormField(enum.StrEnum):
+    """The standup form's fields; errors are keyed by them (and the Slack form's block ids
+    are these same names, so an error lands under its input)."""
+
+    NAME = "name"
+    CHANNEL = "channel"
+    QUESTIONS = "questions"
+    PARTICIPANTS = "participants"
+    DAYS = "days"
+    TIME = "time"
+    TZ_MODE = "tz_mode"
+    TZ = "tz"
+
 
 _TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 # Error messages quote at most this much of what the user typed.
@@ -132,60 +150,67 @@ def validate_draft(
     bot_user_ids: set[str],
     is_valid_tz: Callable[[str], bool],
 ) -> dict[str, str]:
-    """Check a draft and return ``{block_id: message}``; an empty dict means it can be saved.
+    """Check a draft and return ``{field: message}``; an empty dict means it can be saved.
 
     ``existing_names`` must already be casefolded (see :func:`name_key`). Only the first
     problem per field is reported, because Slack shows one message per input.
     """
-    # Imported here because blocks imports this module's limits to build the form.
-    from bot.views import blocks
-
     errors: dict[str, str] = {}
-
     name = normalise_name(draft.name)
     if not name:
-        errors[blocks.B_NAME] = "Give the standup a name."
+        errors[FormField.NAME] = "Give the standup a name."
     elif len(name) > MAX_NAME_LEN:
-        errors[blocks.B_NAME] = (
+        errors[FormField.NAME] = (
             f"That name is too long: use at most {MAX_NAME_LEN} characters (it has {len(name)})."
         )
     elif name_key(name) in existing_names or draft.name.strip().casefold() in existing_names:
-        errors[blocks.B_NAME] = (
+        errors[FormField.NAME] = (
             f"A standup called {_quote(name)} already exists. Pick a different name."
         )
 
     if not draft.channel_id:
-        errors[blocks.B_CHANNEL] = "Pick the channel where answers should be posted."
+        errors[FormField.CHANNEL] = "Pick the channel where answers should be posted."
 
     question_error = _question_error(draft.questions)
     if question_error:
-        errors[blocks.B_QUESTIONS] = question_error
+        errors[FormField.QUESTIONS] = question_error
 
     participant_error = _participant_error(draft.participant_ids, bot_user_ids)
     if participant_error:
-        errors[blocks.B_PARTICIPANTS] = participant_error
+        errors[FormField.PARTICIPANTS] = participant_error
 
     if not draft.weekdays:
-        errors[blocks.B_DAYS] = "Pick at least one day."
+        errors[FormField.DAYS] = "Pick at least one day."
     elif not draft.weekdays <= frozenset(range(7)):
-        errors[blocks.B_DAYS] = "Pick days from Monday to Sunday."
+        errors[FormField.DAYS] = "Pick days from Monday to Sunday."
 
     if not draft.local_time:
-        errors[blocks.B_TIME] = "Pick a time for the prompt."
+        errors[FormField.TIME] = "Pick a time for the prompt."
     elif not _TIME.fullmatch(draft.local_time):
-        errors[blocks.B_TIME] = "Use a 24-hour time such as 09:30."
+        errors[FormField.TIME] = "Use a 24-hour time such as 09:30."
 
     if draft.tz_mode not in TZ_MODES:
-        errors[blocks.B_TZ_MODE] = "Choose how time zones work for this standup."
+        errors[FormField.TZ_MODE] = "Choose how time zones work for this standup."
     elif draft.tz_mode == "fixed":
         zone = (draft.fixed_tz or "").strip()
         if not zone:
-            errors[blocks.B_TZ] = (
+            errors[FormField.TZ] = (
                 "Enter a time zone such as Europe/Berlin, or use each participant's own time zone."
             )
         elif not is_valid_tz(zone):
-            errors[blocks.B_TZ] = (
+            errors[FormField.TZ] = (
                 f"{_quote(zone)} isn't a time zone we know. Use an IANA name such as Europe/Berlin."
             )
 
+    return errors
+
+
+def validate_answers(answers: Sequence[str]) -> dict[int, str]:
+    """Every question needs an answer, within Slack's input limit: ``{position: message}``."""
+    errors: dict[int, str] = {}
+    for position, text in enumerate(answers):
+        if not text:
+            errors[position] = "Please answer this question (a dash is fine)."
+        elif len(text) > MAX_ANSWER_LEN:
+            errors[position] = f"Keep it under {MAX_ANSWER_LEN} characters ({len(text)} now)."
     return errors

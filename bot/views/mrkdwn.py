@@ -8,8 +8,22 @@ must pass through :func:`escape` before it reaches mrkdwn or a message's top-lev
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["DEFAULT_MARKER", "channel_link", "escape", "mention", "split_chunks", "truncate"]
+__all__ = [
+    "DEFAULT_MARKER",
+    "Mrkdwn",
+    "channel_link",
+    "clip",
+    "escape",
+    "join",
+    "md",
+    "mention",
+    "split_chunks",
+    "truncate",
+]
 
 DEFAULT_MARKER = "… (truncated)"
 
@@ -26,6 +40,39 @@ _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
 def escape(text: str) -> str:
     """Escape Slack's three control characters; ``&`` first so we never double-escape our own."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Mrkdwn(str):
+    """Text that is safe to send as mrkdwn: our own markup, every piece of user text escaped.
+
+    Builders take ``Mrkdwn``, not ``str``, so the type checker refuses raw user text; the way to
+    make one is :func:`md`, which escapes whatever it interpolates (escaping by construction).
+    """
+
+    __slots__ = ()
+
+
+class _EscapingFormatter(string.Formatter):
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, Mrkdwn):
+            return str(value)
+        return escape(format(value, format_spec))
+
+
+_FORMATTER = _EscapingFormatter()
+
+
+def md(template: str, /, *args: Any, **kwargs: Any) -> Mrkdwn:
+    """Fill one of our templates; every value that is not already Mrkdwn is escaped.
+
+    The template itself is trusted (a literal in our code), never user text.
+    """
+    return Mrkdwn(_FORMATTER.vformat(template, args, kwargs))
+
+
+def join(separator: str, parts: Iterable[Mrkdwn]) -> Mrkdwn:
+    """Join safe pieces with a (trusted) separator."""
+    return Mrkdwn(separator.join(parts))
 
 
 def _entity_safe_cut(text: str, cut: int) -> int:
@@ -86,6 +133,11 @@ def truncate(text: str, limit: int, marker: str = DEFAULT_MARKER) -> str:
     return text[:cut] + marker
 
 
+def clip(text: Mrkdwn, limit: int) -> Mrkdwn:
+    """:func:`truncate` for safe text: the cut keeps entities whole, so it stays safe."""
+    return Mrkdwn(truncate(text, limit))
+
+
 def split_chunks(text: str, limit: int) -> list[str]:
     """Split (already escaped) ``text`` into pieces of at most ``limit`` characters.
 
@@ -120,18 +172,18 @@ def split_chunks(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def mention(user_id: str) -> str:
+def mention(user_id: str) -> Mrkdwn:
     """Return a ``<@U…>`` mention, or the escaped id as plain text if it is not a real user id.
 
     Validating stops a crafted id such as ``U1>|<!channel`` from smuggling in a broadcast.
     """
     if _USER_ID.fullmatch(user_id):
-        return f"<@{user_id}>"
-    return escape(user_id)
+        return Mrkdwn(f"<@{user_id}>")
+    return Mrkdwn(escape(user_id))
 
 
-def channel_link(channel_id: str) -> str:
+def channel_link(channel_id: str) -> Mrkdwn:
     """Return a ``<#C…>`` channel link, or the escaped id as plain text if it looks wrong."""
     if _CHANNEL_ID.fullmatch(channel_id):
-        return f"<#{channel_id}>"
-    return escape(channel_id)
+        return Mrkdwn(f"<#{channel_id}>")
+    return Mrkdwn(escape(channel_id))

@@ -23,15 +23,16 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.metrics import Metrics
-from bot.ratelimit import Limit, Limiter, LocalLimiter, bucket_for, wait_for_slot
 from bot.settings import Settings
+from bot.slack.ratelimit import Limit, Limiter, LocalLimiter, bucket_for, wait_for_slot
+from storage import installations
 from storage.crypto import SecretBox
 from storage.db import Database
 from storage.models import Installation, Workspace
+from storage.workspaces import workspace_by_id
 
 log = structlog.get_logger("asyncstand.slack")
 
@@ -253,28 +254,17 @@ class SlackGateway:
         for key, org_wide in ((team_id, False), (enterprise_id, True)):
             if not key:
                 continue
-            workspace = (
-                await session.execute(select(Workspace).where(Workspace.team_id == key))
-            ).scalar_one_or_none()
-            if workspace is None or not workspace.active:
+            found = await installations.active_installation(session, key, org_wide=org_wide)
+            if found is None:
                 continue
-            row = (
-                await session.execute(
-                    select(Installation).where(Installation.workspace_id == workspace.id)
-                )
-            ).scalar_one_or_none()
-            if row is None or row.bot_token_encrypted is None:
-                continue
-            if org_wide and not row.is_enterprise_install:
-                continue
-            token = await self._usable_token(row)
+            token = await self._usable_token(found[1])
             if token is not None:
-                return workspace, row, token
+                return found[0], found[1], token
         return None
 
     async def bot_token(self, session: AsyncSession, workspace_id: int) -> str | None:
         """The bot token for a workspace, or None if it has none (uninstalled)."""
-        workspace = await session.get(Workspace, workspace_id)
+        workspace = await workspace_by_id(session, workspace_id)
         if workspace is None or not workspace.active:
             return None
         if self._settings.single_workspace:
@@ -303,18 +293,7 @@ class SlackGateway:
         box = self.secret_box
         assert box is not None
         async with self._refresh_lock, self._db.session() as session:
-            stmt = select(Installation).where(Installation.id == installation_id)
-            if self._db.is_sqlite:
-                # SQLite has no row locks: take the database write lock before reading, so a
-                # second process waits here and then sees the refreshed token.
-                await session.execute(
-                    update(Installation)
-                    .where(Installation.id == installation_id)
-                    .values(updated_at=Installation.updated_at)
-                )
-            else:
-                stmt = stmt.with_for_update()
-            row = (await session.execute(stmt)).scalar_one_or_none()
+            row = await installations.lock_for_refresh(session, installation_id)
             if row is None or row.bot_token_encrypted is None:
                 return None
             now = self._clock()

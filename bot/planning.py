@@ -7,16 +7,22 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.people import refresh_profiles
 from bot.rules.timemath import (
     local_occurrence_utc,
     mask_to_weekdays,
+    next_occurrence,
     occurrences_between,
     parse_local_time,
 )
-from storage import queries
-from storage.models import Member, Run, Standup
+from bot.runtime import Services
+from storage import prompts, runs, standups, workspaces
+from storage.models import Member, PromptState, Run, RunState, Standup, TzMode
+
+log = structlog.get_logger("asyncstand.planning")
 
 # How far back an occurrence is still recorded (as missed) after downtime.
 LOOKBACK = dt.timedelta(hours=24)
@@ -31,7 +37,7 @@ class PlannedPrompt:
     member_id: int
     local_date: dt.date
     due_at: dt.datetime
-    state: str
+    state: PromptState
 
 
 def member_zone(standup: Standup, member: Member) -> ZoneInfo | None:
@@ -41,7 +47,7 @@ def member_zone(standup: Standup, member: Member) -> ZoneInfo | None:
     (users.info failed), UTC: better a prompt at an odd hour, or a recorded failure the owner
     hears about, than a participant silently never asked.
     """
-    name = standup.fixed_tz if standup.tz_mode == "fixed" else member.tz
+    name = standup.fixed_tz if standup.tz_mode == TzMode.FIXED else member.tz
     if not name:
         return ZoneInfo("UTC") if member.profile_refreshed_at is not None else None
     try:
@@ -86,7 +92,7 @@ def plan_for_member(
     for local_date, due_at in occurrences:
         if (member.id, local_date) in existing:
             continue
-        state = "missed" if due_at < now - grace else "pending"
+        state = PromptState.MISSED if due_at < now - grace else PromptState.PENDING
         planned.append(PlannedPrompt(member.id, local_date, due_at, state))
     return planned
 
@@ -125,7 +131,7 @@ async def plan_standup(
     Afterwards the standup is marked planned up to now + HORIZON — unless a participant's
     time zone is still unknown, in which case it is planned again on the next tick.
     """
-    members = await queries.standup_participants(session, workspace_id, standup.id)
+    members = await standups.standup_participants(session, workspace_id, standup.id)
     if not members:
         standup.planned_until = now + HORIZON
         return 0
@@ -133,29 +139,29 @@ async def plan_standup(
         (now + delta).date() for delta in (-LOOKBACK, -LOOKBACK / 2, dt.timedelta(0), HORIZON)
     }
     candidate_dates |= {d + dt.timedelta(days=k) for d in set(candidate_dates) for k in (-1, 1)}
-    existing = await queries.existing_prompt_keys(
+    existing = await prompts.existing_prompt_keys(
         session, workspace_id, standup.id, candidate_dates
     )
     inserted = 0
-    runs: dict[dt.date, Run] = {}
+    open_runs: dict[dt.date, Run] = {}
     zone_cache: dict[str, list[tuple[dt.date, dt.datetime]]] = {}
     last_dues: dict[dt.date, dt.datetime | None] = {}
     for member in members:
         for item in plan_for_member(
             standup, member, now=now, grace=grace, existing=existing, zone_cache=zone_cache
         ):
-            run = runs.get(item.local_date)
+            run = open_runs.get(item.local_date)
             if item.local_date not in last_dues:
                 last_dues[item.local_date] = last_due_on(standup, members, item.local_date)
             last_due = max(item.due_at, last_dues[item.local_date] or item.due_at)
             if run is None or run.close_at < last_due + close_after:
-                run = await queries.get_or_create_run(
+                run = await runs.get_or_create_run(
                     session, workspace_id, standup, item.local_date, last_due + close_after
                 )
-                runs[item.local_date] = run
-            if run.state != "open":
+                open_runs[item.local_date] = run
+            if run.state != RunState.OPEN:
                 continue
-            if await queries.insert_prompt(
+            if await prompts.insert_prompt(
                 session,
                 workspace_id,
                 run=run,
@@ -169,3 +175,50 @@ async def plan_standup(
     )
     standup.planned_until = now + HORIZON if zones_known else None
     return inserted
+
+
+def next_run_of(standup: Standup, members: list[Member], now: dt.datetime) -> dt.datetime | None:
+    """The soonest upcoming prompt of a standup across its participants' zones."""
+    weekdays = mask_to_weekdays(standup.weekday_mask)
+    local_time = parse_local_time(standup.local_time)
+    soonest: dt.datetime | None = None
+    zones = {member_zone(standup, m) for m in members} or {None}
+    for zone in zones:
+        found = next_occurrence(weekdays, local_time, zone or ZoneInfo("UTC"), now)
+        if found and (soonest is None or found[1] < soonest):
+            soonest = found[1]
+    return soonest
+
+
+async def plan_due(services: Services, now: dt.datetime) -> None:
+    """Plan every workspace that has a standup whose plan runs out soon."""
+    async with services.db.session() as session:
+        workspace_ids = await standups.workspaces_needing_plans(session, now + REPLAN_MARGIN)
+    for workspace_id in workspace_ids:
+        await plan_workspace(services, workspace_id, now)
+
+
+async def plan_workspace(services: Services, workspace_id: int, now: dt.datetime) -> None:
+    """Refresh stale profiles (time zones), then create the prompt rows that are missing."""
+    async with services.db.session() as session:
+        workspace = await workspaces.workspace_by_id(session, workspace_id)
+        client = await services.slack.bot_client(session, workspace_id)
+    if workspace is None or client is None:
+        return
+    with structlog.contextvars.bound_contextvars(team_id=workspace.team_id):
+        await refresh_profiles(services, client, workspace_id)
+        async with services.db.session() as session:
+            due = await standups.active_standups(
+                session, workspace_id, planned_before=now + REPLAN_MARGIN
+            )
+            for standup in due:
+                created = await plan_standup(
+                    session,
+                    workspace_id,
+                    standup,
+                    now=now,
+                    grace=services.grace,
+                    close_after=services.close_after,
+                )
+                if created:
+                    log.info("prompts_planned", standup_id=standup.id, count=created)

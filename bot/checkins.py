@@ -1,0 +1,155 @@
+"""Check-in use cases: open the answer form, answer (or edit), skip — and show the outcome in
+the person's DM, the channel thread and the run's summary.
+
+Prompt ids come from button values and modal metadata: they are only hints, honoured only for
+a prompt of the requesting workspace that belongs to the requesting user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import runs
+from bot.outcomes import Refusal
+from bot.rules.permissions import Why
+from bot.rules.validation import validate_answers
+from bot.runtime import Services
+from storage import prompts
+from storage.models import PromptState, RunState
+from storage.prompts import PromptView
+
+log = structlog.get_logger("asyncstand.checkins")
+
+# 'sending': the DM is already in Slack while its delivery is being recorded.
+ANSWERABLE = (PromptState.SENDING, PromptState.SENT, PromptState.ANSWERED, PromptState.SKIPPED)
+SKIPPABLE = (PromptState.SENDING, PromptState.SENT)
+
+
+@dataclass(frozen=True)
+class PromptRef:
+    """Someone pointing at a prompt: a hint (an id from a button or a modal), not a right."""
+
+    workspace_id: int
+    user_id: str
+    prompt_id: int | None
+
+
+@dataclass(frozen=True)
+class AnswerForm:
+    """What the answer form shows: the run's questions, prefilled when editing."""
+
+    prompt_id: int
+    standup_name: str
+    questions: list[str]
+    existing: dict[int, str]
+
+
+@dataclass(frozen=True)
+class Answered:
+    prompt_id: int
+    run_id: int
+    edited: bool
+
+
+@dataclass(frozen=True)
+class AnswerErrors:
+    """Answers that can't be stored: a message per question position."""
+
+    errors: dict[int, str]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    prompt_id: int
+    run_id: int
+
+
+async def _own_prompt(session: AsyncSession, ref: PromptRef) -> PromptView | Refusal:
+    """The user's own prompt of this workspace, or a refusal."""
+    view = (
+        await prompts.get_prompt_view(
+            session, ref.workspace_id, ref.prompt_id, for_user=ref.user_id
+        )
+        if ref.prompt_id is not None
+        else None
+    )
+    return view if view is not None else Refusal(Why.NOT_YOUR_CHECKIN)
+
+
+def _answerable(view: PromptView) -> bool:
+    return view.run.state == RunState.OPEN and view.prompt.state in ANSWERABLE
+
+
+async def answer_form(services: Services, ref: PromptRef) -> AnswerForm | Refusal:
+    async with services.db.session() as session:
+        view = await _own_prompt(session, ref)
+        if isinstance(view, Refusal):
+            return view
+        if not _answerable(view):
+            return Refusal(Why.CHECKIN_CLOSED)
+        existing = {
+            a.position: a.body
+            for a in await prompts.prompt_answers(session, ref.workspace_id, view.prompt.id)
+        }
+    return AnswerForm(view.prompt.id, view.standup.name, list(view.run.questions), existing)
+
+
+async def answer(
+    services: Services, ref: PromptRef, answers: list[str]
+) -> Answered | AnswerErrors | Refusal:
+    """Store (or update) a person's answers to their prompt, in one transaction."""
+    async with services.db.session() as session:
+        view = await _own_prompt(session, ref)
+        if isinstance(view, Refusal):
+            return view
+        # Answers for as many questions as the run asked, whatever the form sent.
+        wanted = [*answers[: len(view.run.questions)]]
+        wanted += [""] * (len(view.run.questions) - len(wanted))
+        errors = validate_answers(wanted)
+        if errors:
+            return AnswerErrors(errors)
+        if not _answerable(view):
+            return Refusal(Why.CHECKIN_CLOSED)
+        edited = await prompts.save_answers(
+            session, ref.workspace_id, view, wanted, services.clock()
+        )
+    log.info("answers_saved", standup_id=view.standup.id, prompt_id=view.prompt.id, edited=edited)
+    return Answered(view.prompt.id, view.run.id, edited)
+
+
+async def skip(services: Services, ref: PromptRef) -> Skipped | Refusal:
+    async with services.db.session() as session:
+        view = await _own_prompt(session, ref)
+        if isinstance(view, Refusal):
+            return view
+        skipped = view.run.state == RunState.OPEN and await prompts.set_prompt_state(
+            session, ref.workspace_id, view.prompt.id, PromptState.SKIPPED, from_states=SKIPPABLE
+        )
+    if not skipped:
+        return Refusal(Why.NOTHING_TO_SKIP)
+    return Skipped(view.prompt.id, view.run.id)
+
+
+async def publish(
+    services: Services,
+    client: AsyncWebClient,
+    workspace_id: int,
+    outcome: Answered | Skipped,
+) -> None:
+    """Show an answer or a skip everywhere: the DM prompt, the thread reply, the summary."""
+    async with services.db.session() as session:
+        view = await prompts.get_prompt_view(session, workspace_id, outcome.prompt_id)
+    if view is None:
+        return
+    if isinstance(outcome, Answered):
+        await runs.update_prompt_message(client, view, "answered")
+        await runs.post_answer_reply(
+            services, client, workspace_id, outcome.prompt_id, edited=outcome.edited
+        )
+    else:
+        await runs.update_prompt_message(client, view, "skipped")
+    await runs.refresh_summary(services, client, workspace_id, outcome.run_id)

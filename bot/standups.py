@@ -1,0 +1,552 @@
+"""Standup use cases: create, edit, pause, resume, run now, delete, owners, history, list.
+
+Each runs in one transaction (permission check and write together), writes its audit entry and
+returns data (or a Refusal) that every surface — Slack, web, API — renders its own way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.outcomes import (
+    Change,
+    Created,
+    Deleted,
+    DeleteRequest,
+    Edited,
+    EditForm,
+    FieldErrors,
+    History,
+    Overview,
+    Owners,
+    Refusal,
+    RunStarted,
+    Toggled,
+    refused,
+)
+from bot.people import Caller, bot_ids
+from bot.planning import next_run_of
+from bot.rules.permissions import (
+    Actor,
+    Decision,
+    Why,
+    can_create,
+    can_manage,
+    can_read_history,
+    can_remove_owner,
+)
+from bot.rules.timemath import (
+    describe_schedule,
+    describe_weekdays,
+    is_valid_timezone,
+    mask_to_weekdays,
+    parse_local_time,
+    weekdays_to_mask,
+)
+from bot.rules.validation import FormField, StandupDraft, name_key, validate_draft
+from bot.runtime import Services
+from bot.slack.gateway import error_code, send_dm
+from bot.views import wording
+from bot.views.blockkit import Message
+from bot.views.messages import text_message
+from storage import audit, members, prompts, runs, standups, workspaces
+from storage.models import AuditEntry, RunState, Standup, TzMode
+
+log = structlog.get_logger("asyncstand.standups")
+
+PermissionCheck = Callable[[Actor, Collection[str], str], Decision]
+
+
+def snapshot(standup: Standup, participants: list[str] | None = None) -> dict[str, Any]:
+    """The audited view of a standup's configuration."""
+    values: dict[str, Any] = {
+        "name": standup.name,
+        "channel": standup.channel_id,
+        "questions": list(standup.questions),
+        "days": describe_weekdays(mask_to_weekdays(standup.weekday_mask)),
+        "time": standup.local_time,
+        "time_zone": standup.fixed_tz or "each participant's own",
+        "active": standup.active,
+    }
+    if participants is not None:
+        values["participants"] = participants
+    return values
+
+
+def schedule_text(standup: Standup) -> str:
+    return describe_schedule(
+        mask_to_weekdays(standup.weekday_mask),
+        parse_local_time(standup.local_time),
+        standup.fixed_tz if standup.tz_mode == TzMode.FIXED else None,
+    )
+
+
+def _config(draft: StandupDraft) -> dict[str, Any]:
+    """Column values for a validated draft."""
+    assert draft.channel_id is not None and draft.local_time is not None
+    return {
+        "name": draft.name,
+        "name_key": name_key(draft.name),
+        "channel_id": draft.channel_id,
+        "questions": list(draft.questions),
+        "weekday_mask": weekdays_to_mask(draft.weekdays),
+        "local_time": draft.local_time,
+        "tz_mode": TzMode(draft.tz_mode),
+        "fixed_tz": draft.fixed_tz if draft.tz_mode == TzMode.FIXED else None,
+    }
+
+
+def _name_taken() -> FieldErrors:
+    return FieldErrors({FormField.NAME: "A standup with this name already exists."})
+
+
+# --- create and edit --------------------------------------------------------------------------
+
+
+async def may_create(services: Services, caller: Caller) -> Refusal | None:
+    """Before opening the form: refuse early if only admins may create standups here."""
+    async with services.db.session() as session:
+        workspace = await workspaces.workspace_by_id(session, caller.workspace_id)
+        restricted = bool(workspace and workspace.create_restricted)
+    if not restricted:
+        return None
+    decision = can_create(await caller.actor(), create_restricted=True)
+    return None if decision else refused(decision)
+
+
+async def create(
+    services: Services, client: AsyncWebClient, caller: Caller, draft: StandupDraft
+) -> Created | FieldErrors | Refusal:
+    """Validate and store a new standup; its creator becomes its owner."""
+    actor = await caller.actor() if await _creation_restricted(services, caller) else None
+    bots = await bot_ids(services, client, caller.workspace_id, draft.participant_ids)
+    now = services.clock()
+    try:
+        async with services.db.session() as session:
+            workspace = await workspaces.workspace_by_id(session, caller.workspace_id)
+            restricted = bool(workspace and workspace.create_restricted)
+            decision = can_create(
+                actor or Actor(caller.user_id, is_admin=False), create_restricted=restricted
+            )
+            if not decision:
+                return refused(decision)
+            errors = validate_draft(
+                draft,
+                existing_names=await standups.standup_name_keys(session, caller.workspace_id),
+                bot_user_ids=bots,
+                is_valid_tz=is_valid_timezone,
+            )
+            if errors:
+                return FieldErrors(errors)
+            standup = await standups.create_standup(
+                session,
+                caller.workspace_id,
+                owner_user_id=caller.user_id,
+                participant_ids=draft.participant_ids,
+                now=now,
+                **_config(draft),
+            )
+            after = snapshot(standup, draft.participant_ids)
+            await _audit(session, standup, caller, "create", now, after=after)
+    except IntegrityError:  # a concurrent create with the same name won the race
+        return _name_taken()
+    log.info("standup_created", standup_id=standup.id, participants=len(draft.participant_ids))
+    services.wake_scheduler()
+    return Created(
+        standup.id,
+        standup.name,
+        standup.channel_id,
+        schedule_text(standup),
+        len(draft.participant_ids),
+    )
+
+
+async def _creation_restricted(services: Services, caller: Caller) -> bool:
+    async with services.db.session() as session:
+        workspace = await workspaces.workspace_by_id(session, caller.workspace_id)
+        return bool(workspace and workspace.create_restricted)
+
+
+async def edit(
+    services: Services,
+    client: AsyncWebClient,
+    caller: Caller,
+    standup_id: int | None,
+    draft: StandupDraft,
+) -> Edited | FieldErrors | Refusal:
+    """Save an edited standup (owners and admins). Schedule changes apply from now on: unsent
+    prompts are re-planned from the new schedule."""
+    bots = await bot_ids(services, client, caller.workspace_id, draft.participant_ids)
+    now = services.clock()
+    try:
+        async with _managing(services, caller, standup_id) as (session, row):
+            if isinstance(row, Refusal):
+                return row
+            names = await standups.standup_name_keys(session, caller.workspace_id)
+            errors = validate_draft(
+                draft,
+                existing_names=names - {row.name_key},
+                bot_user_ids=bots,
+                is_valid_tz=is_valid_timezone,
+            )
+            if errors:
+                return FieldErrors(errors)
+            before_people = await standups.standup_participants(
+                session, caller.workspace_id, row.id
+            )
+            before = snapshot(row, [m.slack_user_id for m in before_people])
+            config = _config(draft)
+            schedule_keys = ("weekday_mask", "local_time", "tz_mode", "fixed_tz")
+            schedule_changed = any(getattr(row, k) != config[k] for k in schedule_keys)
+            old_channel = row.channel_id
+            for key, value in config.items():
+                setattr(row, key, value)
+            row.updated_at = now
+            await standups.replace_participants(
+                session, caller.workspace_id, row, draft.participant_ids, now
+            )
+            if schedule_changed:
+                row.schedule_from = now
+                await standups.drop_pending_prompts(session, caller.workspace_id, row.id)
+            after = snapshot(row, draft.participant_ids)
+            await _audit(session, row, caller, "edit", now, before=before, after=after)
+    except IntegrityError:
+        return _name_taken()
+    log.info("standup_edited", standup_id=row.id)
+    services.wake_scheduler()
+    return Edited(row.id, row.name, row.channel_id, row.channel_id != old_channel)
+
+
+async def edit_form(services: Services, caller: Caller, name: str) -> EditForm | Refusal:
+    async with _managing(services, caller, name) as (session, standup):
+        if isinstance(standup, Refusal):
+            return standup
+        people = await standups.standup_participants(session, caller.workspace_id, standup.id)
+    return EditForm(
+        standup_id=standup.id,
+        name=standup.name,
+        channel_id=standup.channel_id,
+        questions=list(standup.questions),
+        participant_ids=[m.slack_user_id for m in people],
+        weekdays=mask_to_weekdays(standup.weekday_mask),
+        local_time=standup.local_time,
+        tz_mode=standup.tz_mode,
+        fixed_tz=standup.fixed_tz,
+    )
+
+
+# --- the channel and the creator ---------------------------------------------------------------
+
+
+async def join_channel(client: AsyncWebClient, channel_id: str) -> str | None:
+    """Join a public channel ourselves; for a private one we must be invited. Returns the
+    problem ("private" or Slack's error) or None."""
+    try:
+        info = await client.conversations_info(channel=channel_id)
+        channel: dict[str, Any] = info["channel"]
+        if channel.get("is_member"):
+            return None
+        if channel.get("is_private"):
+            return "private"
+        await client.conversations_join(channel=channel_id)
+        return None
+    except SlackApiError as exc:
+        code = error_code(exc)
+        log.warning("channel_join_failed", channel=channel_id, error=code)
+        return code
+
+
+async def announce_created(client: AsyncWebClient, caller: Caller, created: Created) -> None:
+    """Set up the channel, then DM the creator what was made (and any channel problem)."""
+    problem = await join_channel(client, created.channel_id)
+    note = wording.channel_note(created.channel_id, problem) if problem else None
+    await _dm(client, caller.user_id, wording.created(created, note))
+
+
+async def announce_edited(client: AsyncWebClient, caller: Caller, edited: Edited) -> None:
+    """A new channel is joined; if we can't post there, the editor hears why."""
+    if not edited.channel_changed:
+        return
+    problem = await join_channel(client, edited.channel_id)
+    if problem:
+        await _dm(
+            client, caller.user_id, text_message(wording.channel_note(edited.channel_id, problem))
+        )
+
+
+async def _dm(client: AsyncWebClient, user_id: str, message: Message) -> None:
+    try:
+        await send_dm(client, user_id, message["text"], message["blocks"])
+    except SlackApiError as exc:
+        log.warning("dm_failed", error=error_code(exc))
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+
+
+async def set_active(
+    services: Services, caller: Caller, name: str, *, active: bool
+) -> Toggled | Refusal:
+    """Pause (no prompts) or resume; paused days are never recorded as missed."""
+    now = services.clock()
+    async with _managing(services, caller, name) as (session, standup):
+        if isinstance(standup, Refusal):
+            return standup
+        if standup.active == active:
+            return Toggled(standup.name, active, changed=False)
+        standup.active = active
+        if active:  # don't record the paused days as missed
+            standup.schedule_from = now
+        # Unsent prompts go either way: on pause so none is sent, and again on resume in case
+        # a planner on another replica wrote one while the pause was being saved.
+        await standups.drop_pending_prompts(session, caller.workspace_id, standup.id)
+        await _audit(
+            session,
+            standup,
+            caller,
+            "resume" if active else "pause",
+            now,
+            before={"active": not active},
+            after={"active": active},
+        )
+    services.wake_scheduler()
+    return Toggled(standup.name, active, changed=True)
+
+
+async def run_now(services: Services, caller: Caller, name: str) -> RunStarted | Refusal:
+    """Start today's run immediately: every participant gets their prompt now."""
+    now = services.clock()
+    workspace_id = caller.workspace_id
+    async with _managing(services, caller, name) as (session, standup):
+        if isinstance(standup, Refusal):
+            return standup
+        if not standup.active:  # nothing is created: a later resume must not send stale prompts
+            return Refusal(Why.PAUSED, standup.name)
+        people = await standups.standup_participants(session, workspace_id, standup.id)
+        runner = await members.get_member(session, workspace_id, caller.user_id)
+        local_date = now.astimezone(_runner_zone(standup, runner.tz if runner else None)).date()
+        run = await runs.get_or_create_run(
+            session, workspace_id, standup, local_date, now + services.close_after
+        )
+        if run.state != RunState.OPEN:
+            return Refusal(Why.RUN_CLOSED, standup.name)
+        created = 0
+        for member in people:
+            if member.is_bot or member.deleted:
+                continue
+            if await prompts.insert_prompt(
+                session, workspace_id, run=run, member_id=member.id, due_at=now
+            ):
+                created += 1
+    services.wake_scheduler()
+    log.info("run_started", standup_id=standup.id, prompts=created)
+    return RunStarted(standup.name, created)
+
+
+def _runner_zone(standup: Standup, runner_tz: str | None) -> ZoneInfo:
+    """Whose "today" a run started by hand belongs to: the standup's zone, else the runner's."""
+    zone_name = standup.fixed_tz if standup.tz_mode == TzMode.FIXED else runner_tz
+    try:
+        return ZoneInfo(zone_name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+async def request_delete(services: Services, caller: Caller, name: str) -> DeleteRequest | Refusal:
+    """Deleting is confirmed by a click: check the right to, and say what would go."""
+    async with _managing(services, caller, name) as (_, standup):
+        return standup if isinstance(standup, Refusal) else DeleteRequest(standup.id, standup.name)
+
+
+async def delete(services: Services, caller: Caller, standup_id: int | None) -> Deleted | Refusal:
+    """Delete a standup (the id came from a button: only honoured inside this workspace)."""
+    now = services.clock()
+    async with _managing(services, caller, standup_id) as (session, standup):
+        if isinstance(standup, Refusal):
+            return standup
+        owners = sorted(await standups.owner_ids(session, caller.workspace_id, standup))
+        await _audit(session, standup, caller, "delete", now, before=snapshot(standup, owners))
+        await standups.delete_standup(session, caller.workspace_id, standup.id)
+    log.info("standup_deleted", standup_id=standup.id)
+    return Deleted(standup.name)
+
+
+# --- owners and history -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnerChange:
+    add: bool
+    user_id: str
+
+
+async def owners(
+    services: Services, caller: Caller, name: str, change: OwnerChange | None
+) -> Owners | Refusal:
+    """List a standup's owners, or add/remove one (a standup always keeps one)."""
+    workspace_id = caller.workspace_id
+    now = services.clock()
+    async with _managing(services, caller, name) as (session, standup):
+        if isinstance(standup, Refusal):
+            return standup
+        before = sorted(await standups.owner_ids(session, workspace_id, standup))
+        if change is None:
+            return Owners(standup.name, before)
+        if change.add:
+            changed = await standups.add_owner(
+                session, workspace_id, standup, change.user_id, caller.user_id, now
+            )
+        else:
+            decision = can_remove_owner(before, change.user_id, standup.owner_user_id)
+            if not decision:
+                return refused(decision, standup.name)
+            changed = await standups.remove_owner(session, workspace_id, standup, change.user_id)
+        after = sorted(await standups.owner_ids(session, workspace_id, standup))
+        if changed:
+            await _audit(
+                session,
+                standup,
+                caller,
+                "owners",
+                now,
+                before={"owners": before},
+                after={"owners": after},
+            )
+    return Owners(standup.name, after, changed)
+
+
+async def history(services: Services, caller: Caller, name: str) -> History | Refusal:
+    """Who changed a standup, when, and what (owners and admins)."""
+    async with _managing(services, caller, name, check=can_read_history) as (session, standup):
+        if isinstance(standup, Refusal):
+            return standup
+        entries = await audit.standup_history(session, caller.workspace_id, standup.id)
+    return History(standup.name, changes(entries))
+
+
+def changes(entries: Sequence[AuditEntry]) -> list[Change]:
+    return [
+        Change(e.at, e.actor_user_id, e.action, e.standup_name, e.before or {}, e.after or {})
+        for e in entries
+    ]
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+
+async def overview(
+    services: Services, workspace_id: int, *, involving: str | None = None
+) -> list[Overview]:
+    """This workspace's standups (only those `involving` a user, if given), with their next
+    run: a fixed number of queries whatever the number of standups."""
+    now = services.clock()
+    async with services.db.session() as session:
+        everything = await standups.standups_with_people(session, workspace_id)
+    items = []
+    for entry in everything:
+        standup, people = entry.standup, entry.participants
+        if involving is not None and involving not in entry.owners | {
+            m.slack_user_id for m in people
+        }:
+            continue
+        items.append(
+            Overview(
+                standup_id=standup.id,
+                name=standup.name,
+                channel_id=standup.channel_id,
+                schedule_text=schedule_text(standup),
+                participant_count=len(people),
+                active=standup.active,
+                owner_id=standup.owner_user_id,
+                next_run=next_run_of(standup, people, now) if standup.active else None,
+            )
+        )
+    return items
+
+
+# --- shared steps -----------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _managing(
+    services: Services,
+    caller: Caller,
+    standup: str | int | None,
+    *,
+    check: PermissionCheck = can_manage,
+) -> AsyncIterator[tuple[AsyncSession, Standup | Refusal]]:
+    """One transaction, with the standup (named, or by an id from a button or modal) if the
+    caller passes `check` on it — else why not. The caller's role is looked up first."""
+    actor = await caller.actor()
+    async with services.db.session() as session:
+        if isinstance(standup, str):
+            found = await _managed_by_name(session, caller.workspace_id, standup, actor, check)
+        else:
+            found = await _managed_by_id(session, caller.workspace_id, standup, actor)
+        yield session, found
+
+
+async def _managed_by_name(
+    session: AsyncSession, workspace_id: int, name: str, actor: Actor, check: PermissionCheck
+) -> Standup | Refusal:
+    """The named standup if `actor` passes `check` on it, else why not."""
+    standup = await standups.find_standup_by_name(session, workspace_id, name_key(name))
+    if standup is None:
+        return Refusal(Why.NO_SUCH_STANDUP, name)
+    return await _checked(session, workspace_id, standup, actor, check)
+
+
+async def _managed_by_id(
+    session: AsyncSession, workspace_id: int, standup_id: int | None, actor: Actor
+) -> Standup | Refusal:
+    """A standup named by an id from a button or modal: in this workspace, for its managers."""
+    standup = await standups.get_standup(session, workspace_id, standup_id) if standup_id else None
+    if standup is None:
+        return Refusal(Why.STANDUP_GONE)
+    return await _checked(session, workspace_id, standup, actor, can_manage)
+
+
+async def _checked(
+    session: AsyncSession,
+    workspace_id: int,
+    standup: Standup,
+    actor: Actor,
+    check: PermissionCheck,
+) -> Standup | Refusal:
+    owners_now = await standups.owner_ids(session, workspace_id, standup)
+    decision = check(actor, owners_now, standup.name)
+    return standup if decision else refused(decision, standup.name)
+
+
+async def _audit(
+    session: AsyncSession,
+    standup: Standup,
+    caller: Caller,
+    action: str,
+    now: dt.datetime,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await audit.record(
+        session,
+        caller.workspace_id,
+        actor=caller.user_id,
+        action=action,
+        standup_id=standup.id,
+        standup_name=standup.name,
+        before=before,
+        after=after,
+        now=now,
+    )

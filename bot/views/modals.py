@@ -1,0 +1,229 @@
+"""Slack modals: the standup form (create and edit) and the answer form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.outcomes import EditForm
+from bot.rules.validation import (
+    DEFAULT_QUESTIONS,
+    MAX_ANSWER_LEN,
+    MAX_NAME_LEN,
+    MAX_PARTICIPANTS,
+    MAX_QUESTIONS,
+)
+from bot.views.blockkit import (
+    A_ANSWER_INPUT,
+    A_VALUE,
+    ANSWER_CALLBACK,
+    B_CHANNEL,
+    B_DAYS,
+    B_NAME,
+    B_PARTICIPANTS,
+    B_QUESTIONS,
+    B_TIME,
+    B_TZ,
+    B_TZ_MODE,
+    CREATE_CALLBACK,
+    EDIT_CALLBACK,
+    INPUT_MAX_LENGTH,
+    MODAL_BUTTON_MAX,
+    MODAL_MAX_BLOCKS,
+    MODAL_TITLE_MAX,
+    PLACEHOLDER_MAX,
+    PRIVATE_METADATA_MAX,
+    WEEKDAY_LABELS,
+    Block,
+    cap,
+    display_name,
+    input_block,
+    option,
+    plain,
+    question_block_id,
+    section,
+)
+from bot.views.mrkdwn import md, truncate
+
+
+def _check_metadata(private_metadata: str) -> str:
+    """Truncating metadata would silently corrupt state, so refuse instead."""
+    if len(private_metadata) > PRIVATE_METADATA_MAX:
+        raise ValueError(f"private_metadata is longer than {PRIVATE_METADATA_MAX} characters")
+    return private_metadata
+
+
+def create_modal(
+    *,
+    creator_id: str,
+    private_metadata: str = "",
+    initial: EditForm | None = None,
+) -> dict[str, Any]:
+    """The create form (or, with ``initial``, the edit form); block ids match the validation."""
+    day_options = [option(label, str(day)) for day, label in enumerate(WEEKDAY_LABELS)]
+    participant_mode = option("Each participant's own time zone", "participant")
+    fixed_mode = option("One fixed time zone", "fixed")
+    blocks: list[Block] = [
+        input_block(
+            B_NAME,
+            "Name",
+            {
+                "type": "plain_text_input",
+                "action_id": A_VALUE,
+                "max_length": MAX_NAME_LEN,
+                "placeholder": plain("e.g. Backend daily", PLACEHOLDER_MAX),
+            },
+        ),
+        input_block(
+            B_CHANNEL,
+            "Channel",
+            {
+                "type": "conversations_select",
+                "action_id": A_VALUE,
+                "default_to_current_conversation": True,
+                "filter": {
+                    "include": ["public", "private"],
+                    "exclude_bot_users": True,
+                    "exclude_external_shared_channels": False,
+                },
+                "placeholder": plain("Where the answers are posted", PLACEHOLDER_MAX),
+            },
+            hint="Answers are posted in a thread here.",
+        ),
+        input_block(
+            B_QUESTIONS,
+            "Questions",
+            {
+                "type": "plain_text_input",
+                "action_id": A_VALUE,
+                "multiline": True,
+                "initial_value": "\n".join(DEFAULT_QUESTIONS),
+                "max_length": INPUT_MAX_LENGTH,
+            },
+            hint=f"One question per line, up to {MAX_QUESTIONS}.",
+        ),
+        input_block(
+            B_PARTICIPANTS,
+            "Participants",
+            {
+                "type": "multi_users_select",
+                "action_id": A_VALUE,
+                "initial_users": [creator_id],
+                "max_selected_items": MAX_PARTICIPANTS,
+                "placeholder": plain("Who gets asked", PLACEHOLDER_MAX),
+            },
+        ),
+        input_block(
+            B_DAYS,
+            "Days",
+            {
+                "type": "checkboxes",
+                "action_id": A_VALUE,
+                "options": day_options,
+                "initial_options": day_options[:5],
+            },
+        ),
+        input_block(
+            B_TIME,
+            "Time",
+            {
+                "type": "timepicker",
+                "action_id": A_VALUE,
+                "initial_time": "09:30",
+                "placeholder": plain("When to ask", PLACEHOLDER_MAX),
+            },
+        ),
+        input_block(
+            B_TZ_MODE,
+            "Time zone",
+            {
+                "type": "radio_buttons",
+                "action_id": A_VALUE,
+                "options": [participant_mode, fixed_mode],
+                "initial_option": participant_mode,
+            },
+        ),
+        input_block(
+            B_TZ,
+            "Fixed time zone",
+            {
+                "type": "plain_text_input",
+                "action_id": A_VALUE,
+                "max_length": 64,
+                "placeholder": plain("e.g. Europe/Berlin", PLACEHOLDER_MAX),
+            },
+            hint="Only used with one fixed time zone (IANA name)",
+            optional=True,
+        ),
+    ]
+    if initial is not None:
+        _prefill(blocks, initial, day_options, fixed_mode)
+    return {
+        "type": "modal",
+        "callback_id": CREATE_CALLBACK if initial is None else EDIT_CALLBACK,
+        "title": plain("New standup" if initial is None else "Edit standup", MODAL_TITLE_MAX),
+        "submit": plain("Create" if initial is None else "Save", MODAL_BUTTON_MAX),
+        "close": plain("Cancel", MODAL_BUTTON_MAX),
+        "private_metadata": _check_metadata(private_metadata),
+        "blocks": cap(blocks, MODAL_MAX_BLOCKS),
+    }
+
+
+def _prefill(
+    blocks: list[Block], initial: EditForm, day_options: list[Block], fixed_mode: Block
+) -> None:
+    elements = {b["block_id"]: b["element"] for b in blocks if b.get("type") == "input"}
+    elements[B_NAME]["initial_value"] = initial.name[:MAX_NAME_LEN]
+    elements[B_CHANNEL].pop("default_to_current_conversation", None)
+    elements[B_CHANNEL]["initial_conversation"] = initial.channel_id
+    elements[B_QUESTIONS]["initial_value"] = "\n".join(initial.questions)[:INPUT_MAX_LENGTH]
+    elements[B_PARTICIPANTS]["initial_users"] = initial.participant_ids[:MAX_PARTICIPANTS]
+    chosen = [o for o in day_options if int(o["value"]) in initial.weekdays]
+    if chosen:
+        elements[B_DAYS]["initial_options"] = chosen
+    else:
+        elements[B_DAYS].pop("initial_options", None)
+    elements[B_TIME]["initial_time"] = initial.local_time
+    if initial.tz_mode == "fixed":
+        elements[B_TZ_MODE]["initial_option"] = fixed_mode
+    if initial.fixed_tz:
+        elements[B_TZ]["initial_value"] = initial.fixed_tz
+
+
+def answer_modal(
+    *,
+    prompt_id: int,
+    standup_name: str,
+    questions: list[str],
+    existing: dict[int, str] | None = None,
+) -> dict[str, Any]:
+    """The answer form: one required multiline input per question, prefilled when editing.
+
+    ``existing`` and the block ids are keyed by the question's index in ``questions``.
+    """
+    existing = existing or {}
+    blocks: list[Block] = []
+    for position, question in enumerate(questions):
+        element: Block = {
+            "type": "plain_text_input",
+            "action_id": A_ANSWER_INPUT,
+            "multiline": True,
+            "max_length": MAX_ANSWER_LEN,
+        }
+        previous = existing.get(position)
+        if previous:
+            element["initial_value"] = truncate(previous, MAX_ANSWER_LEN)
+        label = question if question.strip() else f"Question {position + 1}"
+        blocks.append(input_block(question_block_id(position), label, element))
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": ANSWER_CALLBACK,
+        "private_metadata": _check_metadata(str(prompt_id)),
+        "title": plain(display_name(standup_name), MODAL_TITLE_MAX),
+        "close": plain("Cancel", MODAL_BUTTON_MAX),
+    }
+    if blocks:
+        view["submit"] = plain("Update" if existing else "Submit", MODAL_BUTTON_MAX)
+    else:
+        blocks = [section(md("This standup has no questions yet."))]
+    view["blocks"] = cap(blocks, MODAL_MAX_BLOCKS)
+    return view

@@ -1,0 +1,171 @@
+"""What AsyncStand says in Slack about a use case's outcome: every sentence in one place,
+escaped by construction (user text only ever enters through :func:`md`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.outcomes import Change, Created, History, Owners, Refusal, RunStarted, Toggled
+from bot.rules.permissions import Why
+from bot.views.blockkit import Message, slack_date
+from bot.views.messages import history_message, text_message
+from bot.views.mrkdwn import Mrkdwn, channel_link, join, md, mention
+
+# {name} is the standup concerned: bold in messages, as typed in modal field errors.
+REFUSALS: dict[Why, str] = {
+    Why.NO_SUCH_STANDUP: "There is no standup called {name}. See `/standup list`.",
+    Why.STANDUP_GONE: "That standup no longer exists.",
+    Why.NOT_MANAGER: "Only the owners of {name} or a workspace admin can do that.",
+    Why.NOT_HISTORY_READER: "Only the owners of {name} or a workspace admin can see its history.",
+    Why.CREATE_ADMINS_ONLY: "Only workspace admins can create standups here.",
+    Why.SETTINGS_ADMINS_ONLY: "Only workspace admins can change AsyncStand's settings.",
+    Why.WORKSPACE_HISTORY_ADMINS_ONLY: (
+        "Only workspace admins can see the workspace's history; a standup's owners can see its own."
+    ),
+    Why.LAST_OWNER: "A standup needs at least one owner; add another owner first.",
+    Why.NOT_YOUR_CHECKIN: "That check-in isn't yours, or it no longer exists.",
+    Why.PAUSED: "{name} is paused; resume it first.",
+    Why.RUN_CLOSED: "Today's run of {name} has already closed.",
+    Why.CHECKIN_CLOSED: "This standup has closed; answers are no longer collected.",
+    Why.NOTHING_TO_SKIP: "Nothing to skip: this check-in was already answered or has closed.",
+    Why.NAME_TAKEN: "A standup with this name already exists.",
+}
+NAME_SHOWN_MAX = 80
+
+
+def refusal(outcome: Refusal) -> Mrkdwn:
+    """A refusal as a message, the standup's name in bold."""
+    return md(REFUSALS[outcome.why], name=md("*{}*", outcome.name[:NAME_SHOWN_MAX]))
+
+
+def refusal_plain(outcome: Refusal) -> str:
+    """A refusal as plain text (modal field errors show text literally)."""
+    return REFUSALS[outcome.why].format(name=outcome.name[:NAME_SHOWN_MAX])
+
+
+def refusal_message(outcome: Refusal) -> Message:
+    return text_message(refusal(outcome))
+
+
+def run_started(outcome: RunStarted) -> Message:
+    if not outcome.prompts_created:
+        return text_message(md("Everyone in *{}* already has today's prompt.", outcome.name))
+    return text_message(
+        md(
+            "Started *{}*: {} participant(s) are getting their prompt now.",
+            outcome.name,
+            outcome.prompts_created,
+        )
+    )
+
+
+def toggled(outcome: Toggled) -> Message:
+    verb = "resumed" if outcome.active else "paused"
+    if not outcome.changed:
+        return text_message(md("*{}* is already {}.", outcome.name, verb))
+    return text_message(md("*{}* is {}.", outcome.name, verb))
+
+
+def deleted(name: str) -> Mrkdwn:
+    return md("Deleted *{}*.", name)
+
+
+def owners(outcome: Owners) -> Message:
+    listed = join(", ", (mention(o) for o in outcome.owner_ids))
+    if outcome.changed is None:
+        return text_message(
+            md(
+                "Owners of *{name}*: {listed}.\n"
+                "Change with `/standup owners {name} add|remove @user`.",
+                name=outcome.name,
+                listed=listed,
+            )
+        )
+    if not outcome.changed:
+        return text_message(md("Nothing to change: owners are {}.", listed))
+    return text_message(md("Owners of *{}* are now {}.", outcome.name, listed))
+
+
+def creators(admins_only: bool) -> Message:
+    who = "workspace admins only" if admins_only else "everyone"
+    return text_message(md("Who can create standups: *{}*.", who))
+
+
+def creators_usage(admins_only: bool) -> Message:
+    who = "workspace admins only" if admins_only else "everyone"
+    return text_message(
+        md(
+            "Who can create standups: *{}*.\n"
+            "Admins change it with `/standup settings creators admins` or "
+            "`/standup settings creators everyone`.",
+            who,
+        )
+    )
+
+
+def history(outcome: History) -> Message:
+    if outcome.standup_name is None:
+        title = md("Recent changes in this workspace")
+    else:
+        title = md("Recent changes to {}", outcome.standup_name.strip() or "Standup")
+    workspace_wide = outcome.standup_name is None
+    return history_message(title, [_change_line(c, workspace_wide) for c in outcome.changes])
+
+
+def _change_line(change: Change, with_standup: bool) -> Mrkdwn:
+    who = mention(change.actor_user_id) if change.actor_user_id else md("AsyncStand")
+    differences = [
+        md("{}: {} → {}", key, _short(change.before.get(key)), _short(change.after.get(key)))
+        for key in sorted(set(change.before) | set(change.after))
+        if change.before.get(key) != change.after.get(key)
+    ]
+    detail = (
+        md(" ({})", join("; ", differences))
+        if differences and change.action != "create"
+        else md("")
+    )
+    where = md(" _{}_", change.standup_name) if with_standup and change.standup_name else md("")
+    return md("• {} — {} *{}*{}{}", slack_date(change.at), who, change.action, where, detail)
+
+
+def _short(value: Any) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def created(outcome: Created, note: Mrkdwn | None) -> Message:
+    text = md(
+        "Created *{name}* for {channel}: {schedule}, {count} participant(s). "
+        "Try it now with `/standup run {name}`.",
+        name=outcome.name,
+        channel=channel_link(outcome.channel_id),
+        schedule=outcome.schedule_text,
+        count=outcome.participant_count,
+    )
+    return text_message(md("{}\n{}", text, note) if note else text)
+
+
+def channel_note(channel_id: str, problem: str) -> Mrkdwn:
+    """Why we may not be able to post in a channel, and what to do about it."""
+    link = channel_link(channel_id)
+    if problem == "private":
+        return md(
+            "I'm not in {} yet and can't join private channels myself: "
+            "please `/invite` me there so I can post the standup.",
+            link,
+        )
+    if problem in {"channel_not_found", "method_not_supported_for_channel_type"}:
+        return md(
+            "I can't see {} — if it's private, please `/invite` me there "
+            "so I can post the standup.",
+            link,
+        )
+    return md("I couldn't join {} ({}); please `/invite` me there.", link, problem)
+
+
+def which_standup(usage: str) -> Mrkdwn:
+    return md("Which standup? Use `/standup {}` (see `/standup list`).", usage)
+
+
+def unknown_command(word: str) -> Mrkdwn:
+    return md("I don't know `{}`. Try `/standup help` to see what I can do.", word[:40])

@@ -1,0 +1,118 @@
+"""The Slack surface: a Bolt app whose listeners, one module per feature, parse a payload,
+call one use case and render its outcome."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
+
+from bot import events, workspaces
+from bot.runtime import Services
+from handlers.slack import checkins, commands, forms, lifecycle
+from handlers.slack.context import SERVICES_KEY
+
+log = structlog.get_logger("asyncstand.app")
+
+SORRY = "Something went wrong on our side. Nothing you entered was lost — please try again."
+FEATURES = (commands, forms, checkins, lifecycle)
+
+
+def sorry_response(body: dict[str, Any]) -> BoltResponse:
+    """What Slack gets when a listener fails before acknowledging: a message, not a 500."""
+    if body.get("type") == "view_submission":
+        view = body.get("view")
+        view_blocks = (view.get("blocks") if isinstance(view, dict) else None) or []
+        first_input = next(
+            (b for b in view_blocks if isinstance(b, dict) and b.get("type") == "input"), None
+        )
+        if first_input and first_input.get("block_id"):
+            payload = {"response_action": "errors", "errors": {first_input["block_id"]: SORRY}}
+            return BoltResponse(status=200, body=json.dumps(payload))
+        return BoltResponse(status=200, body="")
+    return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": SORRY}))
+
+
+def _drop_token_precedence_warning(record: logging.LogRecord) -> bool:
+    return "`token` will be unused" not in record.getMessage()
+
+
+def build_bolt(services: Services) -> AsyncApp:
+    """The Bolt app with our middleware and every feature's listeners."""
+    settings = services.settings
+    token = settings.slack_bot_token
+    bolt_kwargs: dict[str, Any] = {
+        "signing_secret": settings.slack_signing_secret,
+        "client": services.slack.client(token),
+        "raise_error_for_unhandled_request": False,
+        "process_before_response": False,
+    }
+    if not token:  # multi-workspace: the bot token comes from our encrypted installations
+        bolt_kwargs["authorize"] = _authorize(services)
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that our client (which
+    # carries that same token) takes precedence: true, expected, and not worth a warning.
+    bolt_logger = logging.getLogger("asyncstand.bolt")
+    bolt_logger.addFilter(_drop_token_precedence_warning)  # idempotent: same function
+    bolt_kwargs["logger"] = bolt_logger
+    app = AsyncApp(**bolt_kwargs)
+
+    async def with_services(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        context[SERVICES_KEY] = services
+        with structlog.contextvars.bound_contextvars(
+            team_id=context.team_id or context.enterprise_id
+        ):
+            await next()
+
+    async def drop_duplicate_events(
+        body: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Slack retries events it thinks failed; act on each event id once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await events.first_delivery(
+            services, str(event_id), body.get("team_id")
+        ):
+            log.info("duplicate_event_ignored", event_id=event_id)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    async def on_error(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None
+    ) -> BoltResponse | None:
+        log.error("listener_failed", error_type=type(error).__name__, exc_info=error)
+        if response is not None:  # not acknowledged yet: answer Slack with a message
+            return sorry_response(body)
+        return None
+
+    app.middleware(with_services)
+    app.middleware(drop_duplicate_events)
+    app.error(on_error)
+    for feature in FEATURES:
+        feature.register(app)
+    return app
+
+
+def _authorize(services: Services) -> Callable[..., Awaitable[AuthorizeResult | None]]:
+    async def authorize(
+        enterprise_id: str | None, team_id: str | None, **_kwargs: Any
+    ) -> AuthorizeResult | None:
+        found = await workspaces.find_installation(services, team_id, enterprise_id)
+        if found is None:
+            return None
+        _, install, token = found
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=token,
+            bot_user_id=install.bot_user_id,
+            bot_id=install.bot_id,
+        )
+
+    return authorize

@@ -1,0 +1,113 @@
+"""Answering a prompt: the Answer / Skip / Edit buttons and the answer modal.
+
+Ids in button values and private_metadata are only hints; the use cases re-check each one
+against the requesting workspace and user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_sdk.errors import SlackApiError
+
+from bot import checkins
+from bot.outcomes import Refusal
+from bot.rules.validation import MAX_QUESTIONS
+from bot.slack.gateway import error_code
+from bot.views import wording
+from bot.views.blockkit import (
+    A_ANSWER,
+    A_ANSWER_INPUT,
+    A_EDIT,
+    A_SKIP,
+    ANSWER_CALLBACK,
+    question_block_id,
+)
+from bot.views.modals import answer_modal
+from handlers.slack.context import parse_id, services_of, workspace_id_of
+
+log = structlog.get_logger("asyncstand.handlers")
+
+
+def register(app: AsyncApp) -> None:
+    app.action(A_ANSWER)(on_answer_button)
+    app.action(A_EDIT)(on_answer_button)
+    app.action(A_SKIP)(on_skip_button)
+    app.view(ANSWER_CALLBACK)(on_answer_submit)
+
+
+async def _ref(args: AsyncArgs, prompt_id: object) -> checkins.PromptRef:
+    workspace_id = await workspace_id_of(args.context)
+    return checkins.PromptRef(workspace_id, str(args.body["user"]["id"]), parse_id(prompt_id))
+
+
+async def _button_ref(args: AsyncArgs) -> checkins.PromptRef:
+    return await _ref(args, (args.action or {}).get("value"))
+
+
+async def _say(args: AsyncArgs, refusal: Refusal) -> None:
+    text = wording.refusal(refusal)
+    await args.respond(replace_original=False, response_type="ephemeral", text=text)
+
+
+async def on_answer_button(args: AsyncArgs) -> None:
+    await args.ack()
+    form = await checkins.answer_form(services_of(args.context), await _button_ref(args))
+    if isinstance(form, Refusal):
+        await _say(args, form)
+        return
+    view = answer_modal(
+        prompt_id=form.prompt_id,
+        standup_name=form.standup_name,
+        questions=form.questions,
+        existing=form.existing or None,
+    )
+    try:
+        await args.client.views_open(trigger_id=args.body["trigger_id"], view=view)
+    except SlackApiError as exc:
+        log.warning("answer_modal_failed", prompt_id=form.prompt_id, error=error_code(exc))
+
+
+async def on_skip_button(args: AsyncArgs) -> None:
+    await args.ack()
+    services = services_of(args.context)
+    ref = await _button_ref(args)
+    outcome = await checkins.skip(services, ref)
+    if isinstance(outcome, Refusal):
+        await _say(args, outcome)
+        return
+    await checkins.publish(services, args.client, ref.workspace_id, outcome)
+
+
+def answers_from_view(view: dict[str, Any]) -> list[str]:
+    """The submitted answers by question position (q0, q1, …), stripped; the use case keeps
+    as many as the run has questions."""
+    values: dict[str, Any] = (view.get("state") or {}).get("values") or {}
+    answers = []
+    for position in range(MAX_QUESTIONS):
+        block = values.get(question_block_id(position))
+        element = block.get(A_ANSWER_INPUT) if isinstance(block, dict) else None
+        answers.append(
+            str((element if isinstance(element, dict) else {}).get("value") or "").strip()
+        )
+    return answers
+
+
+async def on_answer_submit(args: AsyncArgs) -> None:
+    ack, view = args.ack, args.view or {}
+    services = services_of(args.context)
+    ref = await _ref(args, view.get("private_metadata"))
+    outcome = await checkins.answer(services, ref, answers_from_view(view))
+    if isinstance(outcome, Refusal):
+        errors = {question_block_id(0): wording.refusal_plain(outcome)}
+        await ack(response_action="errors", errors=errors)
+        return
+    if isinstance(outcome, checkins.AnswerErrors):
+        errors = {question_block_id(p): message for p, message in outcome.errors.items()}
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack()
+    await checkins.publish(services, args.client, ref.workspace_id, outcome)

@@ -1,0 +1,296 @@
+"""Prompts (one person's check-in for one run), their answers and delivery problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import affected, upsert
+from storage.models import (
+    Answer,
+    DeliveryIssue,
+    Member,
+    Prompt,
+    PromptState,
+    Run,
+    Standup,
+)
+
+
+async def existing_prompt_keys(
+    session: AsyncSession, workspace_id: int, standup_id: int, dates: Iterable[dt.date]
+) -> set[tuple[int, dt.date]]:
+    rows = await session.execute(
+        select(Prompt.member_id, Prompt.local_date).where(
+            Prompt.workspace_id == workspace_id,
+            Prompt.standup_id == standup_id,
+            Prompt.local_date.in_(list(set(dates))),
+        )
+    )
+    return {(m, d) for m, d in rows}
+
+
+async def insert_prompt(
+    session: AsyncSession,
+    workspace_id: int,
+    *,
+    run: Run,
+    member_id: int,
+    due_at: dt.datetime,
+    state: PromptState = PromptState.PENDING,
+) -> bool:
+    """Insert unless (standup, member, local date) already has one; True if inserted."""
+    stmt = upsert(session, Prompt).values(
+        workspace_id=workspace_id,
+        run_id=run.id,
+        standup_id=run.standup_id,
+        member_id=member_id,
+        local_date=run.local_date,
+        due_at=due_at,
+        state=PromptState(state),
+        attempts=0,
+    )
+    result = await session.execute(
+        stmt.on_conflict_do_nothing(index_elements=["standup_id", "member_id", "local_date"])
+    )
+    return affected(result) > 0
+
+
+@dataclass(frozen=True)
+class PromptView:
+    """A prompt with what is needed to act on it (all from the same workspace)."""
+
+    prompt: Prompt
+    member: Member
+    run: Run
+    standup: Standup
+
+
+def _prompt_view_query(workspace_id: int) -> Select[Prompt, Member, Run, Standup]:
+    return (
+        select(Prompt, Member, Run, Standup)
+        .join(Member, and_(Member.id == Prompt.member_id, Member.workspace_id == workspace_id))
+        .join(Run, and_(Run.id == Prompt.run_id, Run.workspace_id == workspace_id))
+        .join(Standup, and_(Standup.id == Prompt.standup_id, Standup.workspace_id == workspace_id))
+        .where(Prompt.workspace_id == workspace_id)
+    )
+
+
+async def get_prompt_view(
+    session: AsyncSession, workspace_id: int, prompt_id: int, *, for_user: str | None = None
+) -> PromptView | None:
+    """Load a prompt only if it is in this workspace (and, if given, belongs to `for_user`)."""
+    stmt = _prompt_view_query(workspace_id).where(Prompt.id == prompt_id)
+    if for_user is not None:
+        stmt = stmt.where(Member.slack_user_id == for_user)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return None
+    return PromptView(row[0], row[1], row[2], row[3])
+
+
+async def prompt_views_by_id(
+    session: AsyncSession, pairs: Sequence[tuple[int, int]]
+) -> list[PromptView]:
+    """Load claimed prompts of many workspaces at once; each row is joined within its own
+    workspace, so a prompt is only ever combined with its own workspace's rows."""
+    if not pairs:
+        return []
+    ids = [p for _, p in pairs]
+    stmt = (
+        select(Prompt, Member, Run, Standup)
+        .join(
+            Member,
+            and_(Member.id == Prompt.member_id, Member.workspace_id == Prompt.workspace_id),
+        )
+        .join(Run, and_(Run.id == Prompt.run_id, Run.workspace_id == Prompt.workspace_id))
+        .join(
+            Standup,
+            and_(Standup.id == Prompt.standup_id, Standup.workspace_id == Prompt.workspace_id),
+        )
+        .where(Prompt.id.in_(ids))
+    )
+    wanted = set(pairs)
+    return [
+        PromptView(row[0], row[1], row[2], row[3])
+        for row in await session.execute(stmt)
+        if (row[0].workspace_id, row[0].id) in wanted
+    ]
+
+
+async def run_prompt_views(
+    session: AsyncSession, workspace_id: int, run_id: int
+) -> list[PromptView]:
+    rows = await session.execute(
+        _prompt_view_query(workspace_id).where(Prompt.run_id == run_id).order_by(Prompt.id)
+    )
+    return [PromptView(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def set_prompt_state(
+    session: AsyncSession,
+    workspace_id: int,
+    prompt_id: int,
+    state: PromptState,
+    *,
+    from_states: Sequence[PromptState],
+    **values: Any,
+) -> bool:
+    """Compare-and-set a prompt's state; False if it was not in one of `from_states`."""
+    result = await session.execute(
+        update(Prompt)
+        .where(
+            Prompt.workspace_id == workspace_id,
+            Prompt.id == prompt_id,
+            Prompt.state.in_(list(from_states)),
+        )
+        .values(state=state, **values)
+    )
+    return affected(result) > 0
+
+
+async def close_unsent(session: AsyncSession, workspace_id: int, run_id: int) -> int:
+    """A run closed: prompts never sent are recorded as missed."""
+    result = await session.execute(
+        update(Prompt)
+        .where(
+            Prompt.workspace_id == workspace_id,
+            Prompt.run_id == run_id,
+            Prompt.state == PromptState.PENDING,
+        )
+        .values(state=PromptState.MISSED, error="run closed")
+    )
+    return affected(result)
+
+
+async def record_sent(
+    session: AsyncSession,
+    workspace_id: int,
+    prompt_id: int,
+    *,
+    dm_channel_id: str,
+    message_ts: str,
+    now: dt.datetime,
+) -> PromptState | None:
+    """Record the posted DM. The prompt becomes 'sent' unless it was answered or skipped in
+    the moment between posting and recording; returns the resulting state."""
+    where = (Prompt.workspace_id == workspace_id, Prompt.id == prompt_id)
+    await session.execute(
+        update(Prompt)
+        .where(*where)
+        .values(
+            state=case(
+                (Prompt.state == PromptState.SENDING, PromptState.SENT.value),
+                else_=Prompt.state,
+            ),
+            dm_channel_id=dm_channel_id,
+            message_ts=message_ts,
+            sent_at=now,
+            lease_until=None,
+            error=None,
+        )
+    )
+    return (await session.execute(select(Prompt.state).where(*where))).scalar_one_or_none()
+
+
+async def set_reply_ts(
+    session: AsyncSession, workspace_id: int, prompt_id: int, reply_ts: str
+) -> None:
+    await session.execute(
+        update(Prompt)
+        .where(Prompt.workspace_id == workspace_id, Prompt.id == prompt_id)
+        .values(reply_ts=reply_ts)
+    )
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+async def run_answers(session: AsyncSession, workspace_id: int, run_id: int) -> list[Answer]:
+    rows = await session.execute(
+        select(Answer)
+        .join(Prompt, Prompt.id == Answer.prompt_id)
+        .where(
+            Answer.workspace_id == workspace_id,
+            Prompt.workspace_id == workspace_id,
+            Prompt.run_id == run_id,
+        )
+        .order_by(Answer.prompt_id, Answer.position)
+    )
+    return list(rows.scalars())
+
+
+async def prompt_answers(session: AsyncSession, workspace_id: int, prompt_id: int) -> list[Answer]:
+    rows = await session.execute(
+        select(Answer)
+        .where(Answer.workspace_id == workspace_id, Answer.prompt_id == prompt_id)
+        .order_by(Answer.position)
+    )
+    return list(rows.scalars())
+
+
+async def save_answers(
+    session: AsyncSession,
+    workspace_id: int,
+    view: PromptView,
+    answers: list[str],
+    now: dt.datetime,
+) -> bool:
+    """Store or update all answers of one prompt; True if this was an edit."""
+    existing = {a.position: a for a in await prompt_answers(session, workspace_id, view.prompt.id)}
+    questions = list(view.run.questions)
+    edited = bool(existing)
+    for position, body in enumerate(answers):
+        row = existing.get(position)
+        if row is None:
+            session.add(
+                Answer(
+                    workspace_id=workspace_id,
+                    prompt_id=view.prompt.id,
+                    member_id=view.member.id,
+                    position=position,
+                    question=questions[position],
+                    body=body,
+                    submitted_at=now,
+                )
+            )
+        elif row.body != body:
+            row.body = body
+            row.edited_at = now
+    await session.execute(
+        update(Prompt)
+        .where(Prompt.workspace_id == workspace_id, Prompt.id == view.prompt.id)
+        .values(state=PromptState.ANSWERED, answered_at=func.coalesce(Prompt.answered_at, now))
+    )
+    await session.flush()
+    return edited
+
+
+# --- delivery problems ------------------------------------------------------------------------
+
+
+async def record_delivery_issue(
+    session: AsyncSession,
+    workspace_id: int,
+    standup_id: int,
+    member_id: int,
+    reason: str,
+    now: dt.datetime,
+) -> bool:
+    """True the first time this (standup, member, reason) is seen: the owner should be told."""
+    stmt = upsert(session, DeliveryIssue).values(
+        standup_id=standup_id,
+        member_id=member_id,
+        reason=reason[:64],
+        workspace_id=workspace_id,
+        first_seen_at=now,
+    )
+    result = await session.execute(
+        stmt.on_conflict_do_nothing(index_elements=["standup_id", "member_id", "reason"])
+    )
+    return affected(result) > 0

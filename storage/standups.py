@@ -1,0 +1,324 @@
+"""Standups, their participants and owners. Every function takes the workspace it serves."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import affected
+from storage.members import ensure_members
+from storage.models import (
+    Member,
+    Participant,
+    Prompt,
+    PromptState,
+    Run,
+    RunState,
+    Standup,
+    StandupOwner,
+    Workspace,
+)
+
+
+async def standup_name_keys(session: AsyncSession, workspace_id: int) -> set[str]:
+    rows = await session.execute(
+        select(Standup.name_key).where(Standup.workspace_id == workspace_id)
+    )
+    return {r[0] for r in rows}
+
+
+async def create_standup(
+    session: AsyncSession,
+    workspace_id: int,
+    *,
+    participant_ids: Sequence[str],
+    now: dt.datetime,
+    **config: Any,
+) -> Standup:
+    """Store a new standup (its configuration given as column values) and its participants."""
+    standup = Standup(
+        workspace_id=workspace_id,
+        active=True,
+        schedule_from=now,
+        created_at=now,
+        updated_at=now,
+        **config,
+    )
+    session.add(standup)
+    await session.flush()
+    members = await ensure_members(session, workspace_id, participant_ids)
+    for slack_user_id in participant_ids:
+        session.add(
+            Participant(
+                standup_id=standup.id,
+                member_id=members[slack_user_id].id,
+                workspace_id=workspace_id,
+                added_at=now,
+            )
+        )
+    await session.flush()
+    return standup
+
+
+async def find_standup_by_name(
+    session: AsyncSession, workspace_id: int, name_key: str
+) -> Standup | None:
+    return (
+        await session.execute(
+            select(Standup).where(
+                Standup.workspace_id == workspace_id, Standup.name_key == name_key
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def get_standup(session: AsyncSession, workspace_id: int, standup_id: int) -> Standup | None:
+    return (
+        await session.execute(
+            select(Standup).where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def list_standups(session: AsyncSession, workspace_id: int) -> list[tuple[Standup, int]]:
+    """Standups with their participant counts, by name."""
+    count = (
+        select(func.count())
+        .where(Participant.standup_id == Standup.id, Participant.workspace_id == workspace_id)
+        .correlate(Standup)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Standup, count)
+        .where(Standup.workspace_id == workspace_id)
+        .order_by(Standup.name_key)
+    )
+    return [(s, int(n)) for s, n in rows]
+
+
+@dataclass(frozen=True)
+class StandupPeople:
+    """A standup with everyone it involves."""
+
+    standup: Standup
+    participants: list[Member]
+    owners: set[str]
+
+
+async def standups_with_people(session: AsyncSession, workspace_id: int) -> list[StandupPeople]:
+    """Every standup of a workspace with participants and owners: three queries, whatever the
+    number of standups."""
+    standups = list(
+        (
+            await session.execute(
+                select(Standup)
+                .where(Standup.workspace_id == workspace_id)
+                .order_by(Standup.name_key)
+            )
+        ).scalars()
+    )
+    people: dict[int, list[Member]] = defaultdict(list)
+    rows = await session.execute(
+        select(Participant.standup_id, Member)
+        .join(Member, Member.id == Participant.member_id)
+        .where(Participant.workspace_id == workspace_id, Member.workspace_id == workspace_id)
+        .order_by(Member.slack_user_id)
+    )
+    for standup_id, member in rows:
+        people[standup_id].append(member)
+    owners: dict[int, set[str]] = defaultdict(set)
+    for standup_id, user_id in await session.execute(
+        select(StandupOwner.standup_id, StandupOwner.slack_user_id).where(
+            StandupOwner.workspace_id == workspace_id
+        )
+    ):
+        owners[standup_id].add(user_id)
+    return [StandupPeople(s, people[s.id], {s.owner_user_id, *owners[s.id]}) for s in standups]
+
+
+async def delete_standup(session: AsyncSession, workspace_id: int, standup_id: int) -> bool:
+    result = await session.execute(
+        delete(Standup).where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
+    )
+    return affected(result) > 0
+
+
+async def standup_participants(
+    session: AsyncSession, workspace_id: int, standup_id: int
+) -> list[Member]:
+    rows = await session.execute(
+        select(Member)
+        .join(Participant, Participant.member_id == Member.id)
+        .where(
+            Participant.workspace_id == workspace_id,
+            Participant.standup_id == standup_id,
+            Member.workspace_id == workspace_id,
+        )
+        .order_by(Member.slack_user_id)
+    )
+    return list(rows.scalars())
+
+
+async def active_standups(
+    session: AsyncSession, workspace_id: int, *, planned_before: dt.datetime | None = None
+) -> list[Standup]:
+    """Active standups; with `planned_before`, only those whose plan runs out before it."""
+    stmt = select(Standup).where(Standup.workspace_id == workspace_id, Standup.active.is_(True))
+    if planned_before is not None:
+        stmt = stmt.where(
+            or_(Standup.planned_until.is_(None), Standup.planned_until < planned_before)
+        )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def workspaces_needing_plans(session: AsyncSession, planned_before: dt.datetime) -> list[int]:
+    """Active workspaces with an active standup whose plan runs out before `planned_before`."""
+    rows = await session.execute(
+        select(Standup.workspace_id)
+        .join(Workspace, Workspace.id == Standup.workspace_id)
+        .where(
+            Workspace.active.is_(True),
+            Standup.active.is_(True),
+            or_(Standup.planned_until.is_(None), Standup.planned_until < planned_before),
+        )
+        .distinct()
+    )
+    return [r[0] for r in rows]
+
+
+async def replan(session: AsyncSession, workspace_id: int, standup_id: int) -> None:
+    """Make every scheduler plan this standup again on its next tick."""
+    await session.execute(
+        update(Standup)
+        .where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
+        .values(planned_until=None)
+    )
+
+
+async def replace_participants(
+    session: AsyncSession,
+    workspace_id: int,
+    standup: Standup,
+    participant_ids: Sequence[str],
+    now: dt.datetime,
+) -> None:
+    members = await ensure_members(session, workspace_id, participant_ids)
+    wanted = {members[u].id for u in participant_ids}
+    current = {
+        r[0]
+        for r in await session.execute(
+            select(Participant.member_id).where(
+                Participant.workspace_id == workspace_id, Participant.standup_id == standup.id
+            )
+        )
+    }
+    if current - wanted:
+        await session.execute(
+            delete(Participant).where(
+                Participant.workspace_id == workspace_id,
+                Participant.standup_id == standup.id,
+                Participant.member_id.in_(current - wanted),
+            )
+        )
+        # Prompts not yet sent to removed people are dropped.
+        await session.execute(
+            delete(Prompt).where(
+                Prompt.workspace_id == workspace_id,
+                Prompt.standup_id == standup.id,
+                Prompt.member_id.in_(current - wanted),
+                Prompt.state == PromptState.PENDING,
+            )
+        )
+    for member_id in wanted - current:
+        session.add(
+            Participant(
+                standup_id=standup.id, member_id=member_id, workspace_id=workspace_id, added_at=now
+            )
+        )
+    standup.planned_until = None
+    await session.flush()
+
+
+async def drop_pending_prompts(session: AsyncSession, workspace_id: int, standup_id: int) -> int:
+    """After a schedule change, unsent prompts are re-planned from the new schedule."""
+    await replan(session, workspace_id, standup_id)
+    result = await session.execute(
+        delete(Prompt).where(
+            Prompt.workspace_id == workspace_id,
+            Prompt.standup_id == standup_id,
+            Prompt.state == PromptState.PENDING,
+        )
+    )
+    # Runs left with no prompt at all were only planned, never started: forget them too.
+    await session.execute(
+        delete(Run).where(
+            Run.workspace_id == workspace_id,
+            Run.standup_id == standup_id,
+            Run.state == RunState.OPEN,
+            Run.summary_ts.is_(None),
+            ~select(Prompt.id).where(Prompt.run_id == Run.id).exists(),
+        )
+    )
+    return affected(result)
+
+
+# --- owners -----------------------------------------------------------------------------------
+
+
+async def owner_ids(session: AsyncSession, workspace_id: int, standup: Standup) -> set[str]:
+    """The primary owner plus co-owners."""
+    rows = await session.execute(
+        select(StandupOwner.slack_user_id).where(
+            StandupOwner.workspace_id == workspace_id, StandupOwner.standup_id == standup.id
+        )
+    )
+    return {standup.owner_user_id, *(r[0] for r in rows)}
+
+
+async def add_owner(
+    session: AsyncSession,
+    workspace_id: int,
+    standup: Standup,
+    user_id: str,
+    added_by: str,
+    now: dt.datetime,
+) -> bool:
+    if user_id in await owner_ids(session, workspace_id, standup):
+        return False
+    session.add(
+        StandupOwner(
+            standup_id=standup.id,
+            slack_user_id=user_id,
+            workspace_id=workspace_id,
+            added_by=added_by,
+            added_at=now,
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def remove_owner(
+    session: AsyncSession, workspace_id: int, standup: Standup, user_id: str
+) -> bool:
+    """Remove an owner; removing the primary owner promotes a co-owner. Caller keeps >= 1."""
+    co_owners = sorted(await owner_ids(session, workspace_id, standup) - {standup.owner_user_id})
+    if user_id == standup.owner_user_id:
+        if not co_owners:
+            return False
+        standup.owner_user_id = co_owners[0]
+        user_id = co_owners[0]
+    result = await session.execute(
+        delete(StandupOwner).where(
+            StandupOwner.workspace_id == workspace_id,
+            StandupOwner.standup_id == standup.id,
+            StandupOwner.slack_user_id == user_id,
+        )
+    )
+    return affected(result) > 0
