@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 import redis.asyncio as redis
 from sqlalchemy.engine import make_url

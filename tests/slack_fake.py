@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -350,7 +350,7 @@ class FakeSlack:
         if runner is not None:
             await runner.cleanup()
 
-    async def __aenter__(self) -> FakeSlack:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -606,14 +606,16 @@ class FakeSlack:
         method: str,
         count: int = 1,
         timeout: float = 10.0,  # noqa: ASYNC109 - part of the harness API
-        predicate: Callable[[Call], bool] | None = None,
+        predicate: Callable[[Call], object] | None = None,
     ) -> list[Call]:
         """Poll until at least ``count`` calls to ``method`` match ``predicate``; returns
         all matching calls. Raises AssertionError listing what was received on timeout."""
         deadline = time.monotonic() + timeout
         while True:
             matching = [
-                c for c in self.calls if c.method == method and (predicate is None or predicate(c))
+                c
+                for c in self.calls
+                if c.method == method and (predicate is None or bool(predicate(c)))
             ]
             if len(matching) >= count:
                 return matching
@@ -920,6 +922,13 @@ class FakeSlack:
     @staticmethod
     def _dm_id(user_id: str) -> str:
         return "D" + user_id[1:]
+
+    def user_for_dm(self, dm_id: str) -> FakeUser:
+        """The user on the other side of the bot's DM ``dm_id`` (KeyError if none)."""
+        user = self._user_for_dm(dm_id)
+        if user is None:
+            raise KeyError(dm_id)
+        return user
 
     def _user_for_dm(self, dm_id: str) -> FakeUser | None:
         for prefix in ("U", "W"):

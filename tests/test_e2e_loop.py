@@ -14,18 +14,19 @@ from zoneinfo import ZoneInfo
 
 from tests.harness import (
     Clock,
+    RunningApp,
     answer_values,
     create_form_values,
     find_action,
     start_app,
 )
-from tests.slack_fake import FakeSlack
+from tests.slack_fake import Call, FakeSlack
 
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
 CHANNEL = "C0STANDUP1"
 
 
-def _is_prompt(call) -> bool:
+def _is_prompt(call: Call) -> bool:
     """A DM carrying the Answer button (not, say, the creator's confirmation)."""
     return call.body["channel"][0] == "D" and "prompt_answer" in json.dumps(call.body.get("blocks"))
 
@@ -52,7 +53,7 @@ async def test_standup_loop_end_to_end(database_url: str) -> None:
             await app.stop()
 
 
-async def _drive_loop(app, slack: FakeSlack, database_url: str) -> None:
+async def _drive_loop(app: RunningApp, slack: FakeSlack, database_url: str) -> None:
     req = app.requests
     # /standup create opens the modal.
     status, _ = await req.command(ALICE, "create")
@@ -99,7 +100,7 @@ async def _drive_loop(app, slack: FakeSlack, database_url: str) -> None:
     for call in dms:
         lateness = call.at - due.timestamp()
         assert -0.5 <= lateness <= 10, f"prompt sent {lateness:.1f}s after its minute"
-    recipients = {slack._user_for_dm(c.body["channel"]).id for c in dms}
+    recipients = {slack.user_for_dm(c.body["channel"]).id for c in dms}
     assert recipients == {ALICE, BOB}
     summary = await slack.wait_for(
         "chat.postMessage", predicate=lambda c: c.body["channel"] == CHANNEL
@@ -107,7 +108,7 @@ async def _drive_loop(app, slack: FakeSlack, database_url: str) -> None:
     summary_ts = summary[0].response["ts"]
 
     # Alice clicks Answer: a modal with one input per question.
-    alice_dm = next(c for c in dms if slack._user_for_dm(c.body["channel"]).id == ALICE)
+    alice_dm = next(c for c in dms if slack.user_for_dm(c.body["channel"]).id == ALICE)
     button = find_action(alice_dm.body["blocks"], "prompt_answer")
     started = time.monotonic()
     status, _ = await req.block_action(

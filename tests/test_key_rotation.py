@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from storage.db import Database
 from storage.models import Base, Installation, Workspace
 from tests.harness import SIGNING_SECRET
-from tests.slack_fake import FakeSlack
+from tests.slack_fake import Call, FakeSlack
 from tests.test_install import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -190,10 +190,11 @@ async def test_delete_workspace_erases_one_workspace_only(
                     time="09:00",
                 )
                 await requests.command(user, "run Daily")
-                await slack.wait_for(
-                    "chat.postMessage",
-                    predicate=lambda c, u=user: is_prompt(c) and c.body["channel"] == "D" + u[1:],
-                )
+
+                def prompt_to_user(c: Call, u: str = user) -> bool:
+                    return is_prompt(c) and c.body["channel"] == "D" + u[1:]
+
+                await slack.wait_for("chat.postMessage", predicate=prompt_to_user)
             await slack.wait_idle()
         finally:
             await app.stop()

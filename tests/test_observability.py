@@ -214,7 +214,7 @@ def _unreachable(database_url: str, tmp_path: Path) -> str:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'asyncstand.db'}"
-    return url.set(database=url.database + "_missing").render_as_string(hide_password=False)
+    return url.set(database=f"{url.database or ''}_missing").render_as_string(hide_password=False)
 
 
 async def test_readyz_fails_while_the_database_is_unreachable_and_healthz_does_not(

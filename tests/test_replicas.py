@@ -19,7 +19,7 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -206,7 +206,7 @@ async def eventually(
     check: Callable[[], bool | Awaitable[bool]],
     what: str,
     timeout: float,  # noqa: ASYNC109 - polling helper
-    processes: tuple[AppProcess, ...] = (),
+    processes: Sequence[AppProcess] = (),
 ) -> None:
     deadline = time.monotonic() + timeout
     while True:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import structlog
 from sqlalchemy.engine import make_url
 
@@ -90,7 +90,7 @@ async def database_text(database_url: str) -> bytes:
             "('text', 'character varying', 'character', 'json', 'jsonb', 'bytea')"
         )
         assert columns
-        chunks = []
+        chunks: list[str] = []
         for column in columns:
             rows = await conn.fetch(
                 f'SELECT "{column["column_name"]}"::text AS v FROM "{column["table_name"]}"'

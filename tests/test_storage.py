@@ -8,13 +8,14 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -344,7 +345,10 @@ async def test_datetimes_come_back_aware_utc(db: Database) -> None:
     due = dt.datetime(2026, 3, 10, 9, 30, tzinfo=kolkata)  # 04:00 UTC
     async with db.session() as s:
         await s.execute(
-            Prompt.__table__.update().where(Prompt.id == seed.prompt).values(due_at=due)
+            cast(Table, Prompt.__table__)
+            .update()
+            .where(Prompt.id == seed.prompt)
+            .values(due_at=due)
         )
     fresh = Database(db.url)  # a new engine: nothing cached from the write
     try:
