@@ -33,6 +33,10 @@ class AuthMethods(FakeSlackCore):
             "bot_id": team.bot_id,
             "is_enterprise_install": False,
         }
+        user = self.users.get(self.user_tokens.get(req.token or "", ""))
+        if user is not None:  # a user token speaks for its user, not the bot
+            result.update({"user": user.name, "user_id": user.id})
+            del result["bot_id"]
         if team.enterprise_id:
             result["enterprise_id"] = team.enterprise_id
         return result

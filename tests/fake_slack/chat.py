@@ -4,11 +4,16 @@ deleteScheduledMessage; message content is checked against Block Kit limits."""
 from __future__ import annotations
 
 import copy
+import json
+import re
 from typing import Any
 
 from tests.blockkit_limits import validate_message_blocks, validate_message_text
 from tests.fake_slack.core import FakeSlackCore
 from tests.fake_slack.state import JSON, ApiRequest, FakeChannel, Handler, err, truthy
+
+# What the fake accepts as a metadata event_type (see ChatMethods._check_metadata).
+_EVENT_TYPE = re.compile(r"[A-Za-z0-9_]{1,50}")
 
 
 class ChatMethods(FakeSlackCore):
@@ -44,6 +49,39 @@ class ChatMethods(FakeSlackCore):
                 )
         return None
 
+    @staticmethod
+    def _check_metadata(p: dict[str, Any], *, update: bool) -> JSON | None:
+        """Slack's message metadata rules: ``metadata`` is ``{"event_type": str,
+        "event_payload": {...}}``, as an object or a JSON string. Not an object (or not JSON):
+        ``invalid_metadata_format``; an object of another shape: ``invalid_metadata_schema``.
+        chat.update takes ``{}`` to remove the metadata (leaving it out keeps it). Slack's
+        docs call event_type a human-readable alphanumeric string (snake_case in every
+        example) and let a manifest subscribe to at most 50 characters of it; the fake
+        accepts ``[A-Za-z0-9_]{1,50}``. Validated values are stored back into ``p``."""
+        value = p.get("metadata")
+        if value is None or value == "":
+            p.pop("metadata", None)
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return err("invalid_metadata_format")
+        if not isinstance(value, dict):
+            return err("invalid_metadata_format")
+        if update and value == {}:
+            p["metadata"] = {}
+            return None
+        event_type, payload = value.get("event_type"), value.get("event_payload")
+        if (
+            not isinstance(event_type, str)
+            or not _EVENT_TYPE.fullmatch(event_type)
+            or not isinstance(payload, dict)
+        ):
+            return err("invalid_metadata_schema")
+        p["metadata"] = {"event_type": event_type, "event_payload": payload}
+        return None
+
     def _postable_channel(self, req: ApiRequest, ref: Any) -> FakeChannel | JSON:
         channel = self._resolve_channel(ref)
         if channel is None:
@@ -59,7 +97,7 @@ class ChatMethods(FakeSlackCore):
         channel = self._postable_channel(req, p.get("channel"))
         if isinstance(channel, dict):
             return channel
-        problem = self._check_message_content(p)
+        problem = self._check_message_content(p) or self._check_metadata(p, update=False)
         if problem is not None:
             return problem
         msg: JSON = {
@@ -92,7 +130,7 @@ class ChatMethods(FakeSlackCore):
             return err("message_not_found")
         if msg.get("bot_id") is None:
             return err("cant_update_message")
-        problem = self._check_message_content(p)
+        problem = self._check_message_content(p) or self._check_metadata(p, update=True)
         if problem is not None:
             return problem
         self._edit_message(channel.id, msg, p)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from tests.fake_slack.core import FakeSlackCore
 from tests.fake_slack.state import (
@@ -15,6 +19,48 @@ from tests.fake_slack.state import (
     err,
     truthy,
 )
+
+
+def _int_param(value: Any, *, default: int) -> int | None:
+    """An integer argument (``default`` when absent), None when it is not one."""
+    if value is None or value == "":
+        return default
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _ts_param(value: Any, *, default: Decimal) -> Decimal | None:
+    """A message timestamp argument such as ``1700000000.000100``; None when malformed."""
+    if value is None or value == "":
+        return default
+    try:
+        ts = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return ts if ts.is_finite() and ts >= 0 else None
+
+
+def _encode_cursor(prefix: str, value: str) -> str:
+    """An opaque cursor the way Slack makes them (base64 of e.g. ``next_ts:1512085861000543``)."""
+    return base64.b64encode(f"{prefix}{value}".encode()).decode()
+
+
+def _decode_cursor(cursor: Any, prefix: str) -> str | None:
+    try:
+        text = base64.b64decode(str(cursor), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return text[len(prefix) :] if text.startswith(prefix) and len(text) > len(prefix) else None
+
+
+def _with_metadata(msg: JSON, include_all: bool) -> JSON:
+    """Without ``include_all_metadata`` Slack returns a message's metadata event_type only."""
+    metadata = msg.get("metadata")
+    if isinstance(metadata, dict) and not include_all:
+        msg["metadata"] = {"event_type": metadata.get("event_type")}
+    return msg
 
 
 class ConversationsMethods(FakeSlackCore):
@@ -76,6 +122,9 @@ class ConversationsMethods(FakeSlackCore):
         channel = self._resolve_channel(req.params.get("channel"))
         if channel is None:
             return err("channel_not_found")
+        problem = self._require_scope(req, self._conversation_scope(channel, "read"))
+        if problem is not None:
+            return problem
         return {"ok": True, "channel": self._channel_obj(channel, req)}
 
     def _conversations_join(self, req: ApiRequest) -> JSON:
@@ -107,6 +156,9 @@ class ConversationsMethods(FakeSlackCore):
         user_ids = as_list(p.get("users"))
         if not user_ids:
             return err("users_list_not_supplied")
+        problem = self._require_scope(req, "im:write" if len(user_ids) == 1 else "mpim:write")
+        if problem is not None:
+            return problem
         if len(user_ids) > 8:
             return err("too_many_users")
         users: list[FakeUser] = []
@@ -145,13 +197,31 @@ class ConversationsMethods(FakeSlackCore):
         return result
 
     def _conversations_members(self, req: ApiRequest) -> JSON:
-        channel = self._resolve_channel(req.params.get("channel"))
+        """Member IDs, sorted, ``limit`` (default 100, at most 1000) at a time; follow
+        ``response_metadata.next_cursor`` until it is empty."""
+        p = req.params
+        channel = self._resolve_channel(p.get("channel"))
         if channel is None:
             return err("channel_not_found")
+        problem = self._require_scope(req, self._conversation_scope(channel, "read"))
+        if problem is not None:
+            return problem
+        limit = _int_param(p.get("limit"), default=100)
+        if limit is None or not 1 <= limit <= 1000:
+            return err("invalid_limit")
+        members = sorted(channel.members)
+        start = 0
+        if p.get("cursor"):
+            after = _decode_cursor(p["cursor"], "user:")
+            if after is None:
+                return err("invalid_cursor")
+            start = next((i for i, m in enumerate(members) if m >= after), len(members))
+        page = members[start : start + limit]
+        rest = members[start + limit :]
         return {
             "ok": True,
-            "members": sorted(channel.members),
-            "response_metadata": {"next_cursor": ""},
+            "members": page,
+            "response_metadata": {"next_cursor": _encode_cursor("user:", rest[0]) if rest else ""},
         }
 
     def _conversations_list(self, req: ApiRequest) -> JSON:
@@ -173,29 +243,76 @@ class ConversationsMethods(FakeSlackCore):
         return {"ok": True, "channels": out, "response_metadata": {"next_cursor": ""}}
 
     def _conversations_history(self, req: ApiRequest) -> JSON:
-        channel = self._resolve_channel(req.params.get("channel"))
+        """Top-level messages (and thread broadcasts), newest first, between ``oldest`` and
+        ``latest`` (exclusive unless ``inclusive``), ``limit`` (default 100, at most 999) a
+        page with cursor pagination; metadata comes whole only with
+        ``include_all_metadata``, otherwise just its ``event_type`` (as Slack does)."""
+        p = req.params
+        channel = self._resolve_channel(p.get("channel"))
         if channel is None:
             return err("channel_not_found")
-        msgs = [self._public(m) for m in reversed(self.messages(channel.id))]
-        limit = int(req.params.get("limit") or 100)
+        problem = self._require_scope(req, self._conversation_scope(channel, "history"))
+        if problem is not None:
+            return problem
+        if (
+            req.token not in self.user_tokens
+            and not channel.is_im
+            and self._bot_user(req) not in channel.members
+        ):
+            return err("not_in_channel")
+        oldest = _ts_param(p.get("oldest"), default=Decimal(0))
+        if oldest is None:
+            return err("invalid_ts_oldest")
+        latest = _ts_param(p.get("latest"), default=Decimal("Infinity"))
+        if latest is None:
+            return err("invalid_ts_latest")
+        limit = _int_param(p.get("limit"), default=100)
+        if limit is None or limit < 0:
+            return err("invalid_limit")
+        limit = min(limit or 100, 999)
+        inclusive = truthy(p.get("inclusive"))
+        msgs = [
+            m
+            for m in reversed(self.messages(channel.id))
+            if (oldest <= Decimal(m["ts"]) if inclusive else oldest < Decimal(m["ts"]))
+            and (Decimal(m["ts"]) <= latest if inclusive else Decimal(m["ts"]) < latest)
+        ]
+        if p.get("cursor"):
+            cursor_ts = _decode_cursor(p["cursor"], "next_ts:")
+            if cursor_ts is None or not cursor_ts.isdigit() or len(cursor_ts) <= 6:
+                return err("invalid_cursor")
+            upto = Decimal(f"{cursor_ts[:-6]}.{cursor_ts[-6:]}")
+            msgs = [m for m in msgs if Decimal(m["ts"]) <= upto]
+        page, rest = msgs[:limit], msgs[limit:]
+        include_all = truthy(p.get("include_all_metadata"))
         return {
             "ok": True,
-            "messages": msgs[:limit],
-            "has_more": len(msgs) > limit,
-            "response_metadata": {"next_cursor": ""},
+            "messages": [_with_metadata(self._public(m), include_all) for m in page],
+            "has_more": bool(rest),
+            "pin_count": 0,
+            "response_metadata": {
+                "next_cursor": (
+                    _encode_cursor("next_ts:", rest[0]["ts"].replace(".", "")) if rest else ""
+                )
+            },
         }
 
     def _conversations_replies(self, req: ApiRequest) -> JSON:
         channel = self._resolve_channel(req.params.get("channel"))
         if channel is None:
             return err("channel_not_found")
+        problem = self._require_scope(req, self._conversation_scope(channel, "history"))
+        if problem is not None:
+            return problem
         ts = req.params.get("ts")
         parent = self._find_message(channel.id, ts)
         if parent is None or parent.get("_deleted"):
             return err("thread_not_found")
         thread_ts = parent.get("thread_ts") or parent["ts"]
-        msgs = [self._public(parent)] + [
-            self._public(m) for m in self.thread_replies(channel.id, thread_ts)
+        include_all = truthy(req.params.get("include_all_metadata"))
+        msgs = [_with_metadata(self._public(parent), include_all)] + [
+            _with_metadata(self._public(m), include_all)
+            for m in self.thread_replies(channel.id, thread_ts)
         ]
         return {
             "ok": True,

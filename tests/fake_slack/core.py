@@ -6,6 +6,8 @@ methods through ``_api_methods``; ``server.py`` serves them over HTTP."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import itertools
 import time
@@ -28,6 +30,7 @@ from tests.fake_slack.state import (
     Handler,
     OAuthGrant,
     TriggerInfo,
+    err,
 )
 
 
@@ -83,6 +86,10 @@ class FakeSlackCore:
         self.oauth_grants: dict[str, OAuthGrant] = {}
         self.revoked_tokens: dict[str, str] = {}  # token -> error returned
         self.token_expires_at: dict[str, float] = {}  # token -> clock() deadline
+        # token -> its scopes; a token listed here fails calls needing another scope with
+        # missing_scope (tokens not listed are not scope-checked)
+        self.token_scopes: dict[str, frozenset[str]] = {}
+        self.user_tokens: dict[str, str] = {}  # user token (xoxp-) -> user_id
 
         self._messages: dict[str, list[JSON]] = {}
         self._versions: dict[tuple[str, str], list[JSON]] = {}
@@ -200,15 +207,55 @@ class FakeSlackCore:
     def add_member(self, channel_id: str, user_id: str) -> None:
         self.channels[channel_id].members.add(user_id)
 
+    def remove_member(self, channel_id: str, user_id: str) -> None:
+        self.channels[channel_id].members.discard(user_id)
+
+    def deactivate_user(self, user_id: str, *, leave_channels: bool = False) -> FakeUser:
+        """Deactivate a user as a workspace admin would: users.info says ``deleted: true``,
+        conversations.open with them fails with ``user_disabled`` and their user tokens
+        with ``account_inactive``. They stay in channel member lists (Slack's docs do not
+        say they leave) unless ``leave_channels``."""
+        user = self.users[user_id]
+        user.deleted = True
+        if leave_channels:
+            for channel in self.channels.values():
+                if not channel.is_im:
+                    channel.members.discard(user_id)
+        return user
+
     def archive_channel(self, channel_id: str, archived: bool = True) -> None:
         self.channels[channel_id].is_archived = archived
 
-    def add_token(self, token: str, team_id: str | None = None) -> None:
-        """Make ``token`` valid (optionally belonging to another registered team)."""
+    def add_token(
+        self,
+        token: str,
+        team_id: str | None = None,
+        *,
+        scopes: Iterable[str] | str | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        """Make ``token`` valid (optionally belonging to another registered team). With
+        ``scopes`` the token is scope-checked (see ``set_token_scopes``); with ``user_id`` it
+        is that user's token (auth.test answers as the user; deactivating the user makes it
+        fail with ``account_inactive``)."""
         self.valid_tokens.add(token)
         self.revoked_tokens.pop(token, None)
         if team_id is not None:
             self.token_teams[token] = team_id
+        if scopes is not None:
+            self.set_token_scopes(token, scopes)
+        if user_id is not None:
+            self.user_tokens[token] = user_id
+
+    def set_token_scopes(self, token: str, scopes: Iterable[str] | str | None) -> None:
+        """Give ``token`` exactly these scopes (comma-separated string or iterable): calls
+        needing a scope it lacks then fail like Slack's, ``{"ok": false, "error":
+        "missing_scope", "needed": ..., "provided": ...}``. ``None`` turns checking off."""
+        if scopes is None:
+            self.token_scopes.pop(token, None)
+            return
+        items = scopes.split(",") if isinstance(scopes, str) else scopes
+        self.token_scopes[token] = frozenset(s.strip() for s in items if s.strip())
 
     def revoke_token(self, token: str, *, error: str = "invalid_auth") -> None:
         """Later calls with ``token`` fail with ``error`` (Slack also uses token_revoked)."""
@@ -381,8 +428,48 @@ class FakeSlackCore:
         for key in ("text", "blocks", "attachments", "metadata"):
             if key in params and params[key] is not None:
                 msg[key] = params[key]
+        if msg.get("metadata") == {}:  # chat.update's way of removing metadata
+            del msg["metadata"]
         msg["edited"] = {"user": self.bot_user_id, "ts": f"{int(self.clock())}.000000"}
         self._versions.setdefault((channel_id, msg["ts"]), []).append(self._public(msg))
 
     def _bot_user(self, req: ApiRequest) -> str:
         return req.team.bot_user_id
+
+    def _require_scope(self, req: ApiRequest, *accepted: str) -> JSON | None:
+        """``missing_scope`` unless the token is unchecked or has one of ``accepted``."""
+        granted = self.token_scopes.get(req.token or "")
+        if granted is None or not accepted or granted.intersection(accepted):
+            return None
+        return err("missing_scope", needed=accepted[0], provided=",".join(sorted(granted)))
+
+    @staticmethod
+    def _conversation_scope(channel: FakeChannel, action: str) -> str:
+        """The scope reading (``action`` "history" or "read") this kind of conversation
+        needs: channels:, groups:, im: or mpim:."""
+        if channel.is_im:
+            return f"im:{action}"
+        if channel.is_mpim:
+            return f"mpim:{action}"
+        return f"groups:{action}" if channel.is_private else f"channels:{action}"
+
+    def _client_credentials(self, p: dict[str, Any]) -> tuple[str | None, str | None]:
+        auth = str(p.get("_basic_auth", ""))
+        if auth.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(auth[6:].strip()).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return None, None
+            client_id, _, client_secret = decoded.partition(":")
+            return client_id, client_secret
+        cid, secret = p.get("client_id"), p.get("client_secret")
+        return (str(cid) if cid else None), (str(secret) if secret else None)
+
+    def _check_client(self, p: dict[str, Any]) -> JSON | None:
+        """Slack's answer to wrong app credentials (form fields or HTTP Basic auth)."""
+        client_id, client_secret = self._client_credentials(p)
+        if not client_id or (self.client_id is not None and client_id != self.client_id):
+            return err("invalid_client_id")
+        if self.client_secret is not None and client_secret != self.client_secret:
+            return err("bad_client_secret")
+        return None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 from typing import Any
 
@@ -66,18 +64,6 @@ class OAuthMethods(FakeSlackCore):
         self.oauth_grants[code] = grant
         return grant
 
-    def _client_credentials(self, p: dict[str, Any]) -> tuple[str | None, str | None]:
-        auth = str(p.get("_basic_auth", ""))
-        if auth.lower().startswith("basic "):
-            try:
-                decoded = base64.b64decode(auth[6:].strip()).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                return None, None
-            client_id, _, client_secret = decoded.partition(":")
-            return client_id, client_secret
-        cid, secret = p.get("client_id"), p.get("client_secret")
-        return (str(cid) if cid else None), (str(secret) if secret else None)
-
     def _issue_bot_token(self, grant: OAuthGrant, token: str) -> None:
         self.add_token(token, grant.team_id)
         if grant.expires_in is not None:
@@ -85,11 +71,9 @@ class OAuthMethods(FakeSlackCore):
 
     def _oauth_v2_access(self, req: ApiRequest) -> JSON:
         p = req.params
-        client_id, client_secret = self._client_credentials(p)
-        if not client_id or (self.client_id is not None and client_id != self.client_id):
-            return err("invalid_client_id")
-        if self.client_secret is not None and client_secret != self.client_secret:
-            return err("bad_client_secret")
+        problem = self._check_client(p)
+        if problem is not None:
+            return problem
         if p.get("grant_type") == "refresh_token":
             return self._oauth_refresh(p)
         code = p.get("code")

@@ -19,8 +19,33 @@ from tests.fake_slack.state import JSON, ApiRequest, Call, FakeTeam, Fault, err
 
 # Methods Slack answers without a bearer token.
 _NO_AUTH_METHODS = frozenset({"api.test", "oauth.access", "oauth.v2.access", "oauth.v2.exchange"})
+# Methods authenticating the app by client_id/client_secret, possibly as HTTP Basic auth.
+_CLIENT_AUTH_METHODS = frozenset({"oauth.v2.access"})
 # Fields slack_sdk (and Slack's docs) send as JSON strings inside form bodies.
-_JSON_FIELDS = ("blocks", "view", "attachments", "metadata", "unfurls", "user_auth_blocks")
+_JSON_FIELDS = (
+    "blocks",
+    "view",
+    "attachments",
+    "metadata",
+    "unfurls",
+    "user_auth_blocks",
+)
+# The scope each method needs (any one of them), for tokens with ``token_scopes``; from the
+# methods' reference pages. Methods whose scope depends on the conversation type
+# (conversations.history, .replies, .members, .info, .open) check it themselves.
+_METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.scheduleMessage": ("chat:write",),
+    "chat.deleteScheduledMessage": ("chat:write",),
+    "conversations.join": ("channels:join",),
+    "users.info": ("users:read",),
+    "users.list": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),
+    "team.info": ("team:read",),
+}
 
 
 class FakeSlackServer(FakeSlackCore):
@@ -163,31 +188,31 @@ class FakeSlackServer(FakeSlackCore):
     # ------------------------------------------------------------------ HTTP plumbing
     @staticmethod
     async def _read_params(request: web.Request) -> tuple[dict[str, Any], str | None]:
+        """Query parameters merged with the form or JSON body; JSON-string fields decoded
+        (wherever they came from: slack_sdk sends some methods' arguments in the query)."""
         params: dict[str, Any] = dict(request.query)
-        if request.method not in ("POST", "PUT") or not request.can_read_body:
-            return params, None
-        ctype = request.content_type
-        if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            try:
-                form = await request.post()
-            except ValueError:
-                return params, "invalid_form_data"
-            for key in form:
-                item = form.getone(key)
-                params[key] = item if isinstance(item, str) else getattr(item, "filename", "")
-        else:
-            raw = await request.read()
-            if not raw:
-                return params, None
-            if ctype != "application/json":
-                return params, "invalid_post_type"
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                return params, "invalid_json"
-            if not isinstance(data, dict):
-                return params, "json_not_object"
-            params.update(data)
+        if request.method in ("POST", "PUT") and request.can_read_body:
+            ctype = request.content_type
+            if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                try:
+                    form = await request.post()
+                except ValueError:
+                    return params, "invalid_form_data"
+                for key in form:
+                    item = form.getone(key)
+                    params[key] = item if isinstance(item, str) else getattr(item, "filename", "")
+            else:
+                raw = await request.read()
+                if raw:
+                    if ctype != "application/json":
+                        return params, "invalid_post_type"
+                    try:
+                        data = json.loads(raw)
+                    except ValueError:
+                        return params, "invalid_json"
+                    if not isinstance(data, dict):
+                        return params, "json_not_object"
+                    params.update(data)
         for key in _JSON_FIELDS:
             value = params.get(key)
             if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
@@ -239,14 +264,19 @@ class FakeSlackServer(FakeSlackCore):
                 payload = err(auth_error)
             else:
                 req = ApiRequest(method, params, token, self._team_for(token), request.method)
-                if method == "oauth.v2.access":
+                if method in _CLIENT_AUTH_METHODS:
                     params["_basic_auth"] = request.headers.get("Authorization", "")
                 try:
-                    payload = self._methods[method](req)
+                    payload = self._require_scope(
+                        req, *_METHOD_SCOPES.get(method, ())
+                    ) or self._methods[method](req)
                 finally:
                     params.pop("_basic_auth", None)
                 if method == "auth.test" and payload.get("ok"):
-                    headers["x-oauth-scopes"] = self.scopes
+                    granted = self.token_scopes.get(token or "")
+                    headers["x-oauth-scopes"] = (
+                        self.scopes if granted is None else ",".join(sorted(granted))
+                    )
         self.calls.append(
             Call(
                 method=method,
@@ -271,6 +301,9 @@ class FakeSlackServer(FakeSlackCore):
         deadline = self.token_expires_at.get(token)
         if deadline is not None and self.clock() >= deadline:
             return "token_expired"
+        user = self.users.get(self.user_tokens.get(token, ""))
+        if user is not None and user.deleted:
+            return "account_inactive"
         return None
 
     def _team_for(self, token: str | None) -> FakeTeam:
