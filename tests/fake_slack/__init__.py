@@ -12,7 +12,8 @@ Block Kit limits live in ``tests.blockkit_limits``.
 
 Layout: ``state`` (dataclasses), ``core`` (shared state, setup and inspection helpers),
 ``server`` (HTTP, dispatch, tokens, faults, waiting), one module per method family
-(``auth``, ``users``, ``conversations``, ``chat``, ``views``, ``oauth``, ``response_urls``),
+(``auth``, ``users``, ``conversations``, ``chat``, ``views``, ``oauth``, ``files``,
+``response_urls``),
 and ``fake`` (``FakeSlack``, all of them together).
 
 Typical use::
@@ -31,6 +32,7 @@ from tests.fake_slack.state import (
     DEFAULT_TOKEN,
     Call,
     FakeChannel,
+    FakeFile,
     FakeTeam,
     FakeUser,
     OAuthGrant,
@@ -42,6 +44,7 @@ __all__ = [
     "DEFAULT_TOKEN",
     "Call",
     "FakeChannel",
+    "FakeFile",
     "FakeSlack",
     "FakeTeam",
     "FakeUser",

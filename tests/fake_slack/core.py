@@ -24,6 +24,7 @@ from tests.fake_slack.state import (
     ApiRequest,
     Call,
     FakeChannel,
+    FakeFile,
     FakeTeam,
     FakeUser,
     Fault,
@@ -90,6 +91,7 @@ class FakeSlackCore:
         # missing_scope (tokens not listed are not scope-checked)
         self.token_scopes: dict[str, frozenset[str]] = {}
         self.user_tokens: dict[str, str] = {}  # user token (xoxp-) -> user_id
+        self.files: dict[str, FakeFile] = {}  # file_id -> file (files.getUploadURLExternal)
 
         self._messages: dict[str, list[JSON]] = {}
         self._versions: dict[tuple[str, str], list[JSON]] = {}
@@ -97,6 +99,7 @@ class FakeSlackCore:
         self._refresh_tokens: dict[str, tuple[OAuthGrant, bool]] = {}
         self._response_urls: dict[str, tuple[str | None, str | None]] = {}
         self._response_url_uses: dict[str, int] = {}
+        self._uploads: dict[str, str] = {}  # upload ticket -> file_id
         self._ts = 1_700_000_000_000_000  # microseconds
         self._ids = itertools.count(1)
 

@@ -29,6 +29,7 @@ _JSON_FIELDS = (
     "metadata",
     "unfurls",
     "user_auth_blocks",
+    "files",
 )
 # The scope each method needs (any one of them), for tokens with ``token_scopes``; from the
 # methods' reference pages. Methods whose scope depends on the conversation type
@@ -45,6 +46,8 @@ _METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "users.list": ("users:read",),
     "users.lookupByEmail": ("users:read.email",),
     "team.info": ("team:read",),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
 }
 
 

@@ -114,6 +114,26 @@ class OAuthGrant:
 
 
 @dataclass
+class FakeFile:
+    """A file announced with files.getUploadURLExternal. ``content`` is None until its bytes
+    reach the upload URL; ``shares`` maps channel_id -> ts of the messages sharing it."""
+
+    id: str
+    name: str
+    length: int
+    team_id: str
+    user: str
+    ticket: str
+    created: int
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+    title: str | None = None
+    content: bytes | None = None
+    completed: bool = False
+    shares: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
 class Fault:
     error: str
     status: int
