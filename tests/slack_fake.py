@@ -13,6 +13,7 @@ from tests.fake_slack import (
     FakeTeam,
     FakeUser,
     OAuthGrant,
+    OpenIDGrant,
     TriggerInfo,
 )
 from tests.fake_slack.state import JSON
@@ -28,5 +29,6 @@ __all__ = [
     "FakeTeam",
     "FakeUser",
     "OAuthGrant",
+    "OpenIDGrant",
     "TriggerInfo",
 ]

@@ -12,7 +12,7 @@ Block Kit limits live in ``tests.blockkit_limits``.
 
 Layout: ``state`` (dataclasses), ``core`` (shared state, setup and inspection helpers),
 ``server`` (HTTP, dispatch, tokens, faults, waiting), one module per method family
-(``auth``, ``users``, ``conversations``, ``chat``, ``views``, ``oauth``, ``files``,
+(``auth``, ``users``, ``conversations``, ``chat``, ``views``, ``oauth``, ``openid``, ``files``,
 ``response_urls``),
 and ``fake`` (``FakeSlack``, all of them together).
 
@@ -36,6 +36,7 @@ from tests.fake_slack.state import (
     FakeTeam,
     FakeUser,
     OAuthGrant,
+    OpenIDGrant,
     TriggerInfo,
 )
 
@@ -49,5 +50,6 @@ __all__ = [
     "FakeTeam",
     "FakeUser",
     "OAuthGrant",
+    "OpenIDGrant",
     "TriggerInfo",
 ]

@@ -30,6 +30,7 @@ from tests.fake_slack.state import (
     Fault,
     Handler,
     OAuthGrant,
+    OpenIDGrant,
     TriggerInfo,
     err,
 )
@@ -70,6 +71,7 @@ class FakeSlackCore:
         self.scopes: str = DEFAULT_SCOPES
         self.clock: Callable[[], float] = time.time  # wall clock for tz offsets / expiry
         self.response_url_max_uses: int = 5
+        self.openid_code_lifetime: float = 600.0  # Sign in with Slack codes, seconds of clock()
 
         # --- state -------------------------------------------------------------------------
         self.calls: list[Call] = []
@@ -85,6 +87,7 @@ class FakeSlackCore:
         self.ephemeral_messages: list[JSON] = []
         self.scheduled_messages: list[JSON] = []
         self.oauth_grants: dict[str, OAuthGrant] = {}
+        self.openid_grants: dict[str, OpenIDGrant] = {}
         self.revoked_tokens: dict[str, str] = {}  # token -> error returned
         self.token_expires_at: dict[str, float] = {}  # token -> clock() deadline
         # token -> its scopes; a token listed here fails calls needing another scope with

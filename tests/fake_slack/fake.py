@@ -7,6 +7,7 @@ from tests.fake_slack.chat import ChatMethods
 from tests.fake_slack.conversations import ConversationsMethods
 from tests.fake_slack.files import FilesMethods
 from tests.fake_slack.oauth import OAuthMethods
+from tests.fake_slack.openid import OpenIDMethods
 from tests.fake_slack.response_urls import ResponseUrls
 from tests.fake_slack.users import UsersMethods
 from tests.fake_slack.views import ViewsMethods
@@ -19,6 +20,7 @@ class FakeSlack(
     ChatMethods,
     ViewsMethods,
     OAuthMethods,
+    OpenIDMethods,
     FilesMethods,
     ResponseUrls,
 ):

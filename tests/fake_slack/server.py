@@ -18,9 +18,11 @@ from tests.fake_slack.core import FakeSlackCore
 from tests.fake_slack.state import JSON, ApiRequest, Call, FakeTeam, Fault, err
 
 # Methods Slack answers without a bearer token.
-_NO_AUTH_METHODS = frozenset({"api.test", "oauth.access", "oauth.v2.access", "oauth.v2.exchange"})
+_NO_AUTH_METHODS = frozenset(
+    {"api.test", "oauth.access", "oauth.v2.access", "oauth.v2.exchange", "openid.connect.token"}
+)
 # Methods authenticating the app by client_id/client_secret, possibly as HTTP Basic auth.
-_CLIENT_AUTH_METHODS = frozenset({"oauth.v2.access"})
+_CLIENT_AUTH_METHODS = frozenset({"oauth.v2.access", "openid.connect.token"})
 # Fields slack_sdk (and Slack's docs) send as JSON strings inside form bodies.
 _JSON_FIELDS = (
     "blocks",

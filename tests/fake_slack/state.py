@@ -114,6 +114,21 @@ class OAuthGrant:
 
 
 @dataclass
+class OpenIDGrant:
+    """A Sign in with Slack authorization code (see ``add_openid_code``)."""
+
+    code: str
+    user_id: str
+    team_id: str
+    scopes: frozenset[str]
+    issued_at: float  # clock() when the user approved
+    nonce: str | None = None
+    redirect_uri: str | None = None
+    access_token: str | None = None
+    used: bool = False
+
+
+@dataclass
 class FakeFile:
     """A file announced with files.getUploadURLExternal. ``content`` is None until its bytes
     reach the upload URL; ``shares`` maps channel_id -> ts of the messages sharing it."""
