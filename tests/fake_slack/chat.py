@@ -120,8 +120,9 @@ class ChatMethods(FakeSlackCore):
         self._store_message(channel.id, msg)
         return {"ok": True, "channel": channel.id, "ts": msg["ts"], "message": self._public(msg)}
 
-    def _chat_update(self, req: ApiRequest) -> JSON:
-        p = req.params
+    def _own_message(self, p: dict[str, Any], not_ours: str) -> tuple[FakeChannel, JSON] | JSON:
+        """The live bot message at ``channel``/``ts``, or Slack's error: channel_not_found,
+        message_not_found, or ``not_ours`` for someone else's message."""
         channel = self._resolve_channel(p.get("channel"))
         if channel is None:
             return err("channel_not_found")
@@ -129,7 +130,15 @@ class ChatMethods(FakeSlackCore):
         if msg is None or msg.get("_deleted"):
             return err("message_not_found")
         if msg.get("bot_id") is None:
-            return err("cant_update_message")
+            return err(not_ours)
+        return channel, msg
+
+    def _chat_update(self, req: ApiRequest) -> JSON:
+        p = req.params
+        found = self._own_message(p, "cant_update_message")
+        if isinstance(found, dict):
+            return found
+        channel, msg = found
         problem = self._check_message_content(p) or self._check_metadata(p, update=True)
         if problem is not None:
             return problem
@@ -143,15 +152,10 @@ class ChatMethods(FakeSlackCore):
         }
 
     def _chat_delete(self, req: ApiRequest) -> JSON:
-        p = req.params
-        channel = self._resolve_channel(p.get("channel"))
-        if channel is None:
-            return err("channel_not_found")
-        msg = self._find_message(channel.id, p.get("ts"))
-        if msg is None or msg.get("_deleted"):
-            return err("message_not_found")
-        if msg.get("bot_id") is None:
-            return err("cant_delete_message")
+        found = self._own_message(req.params, "cant_delete_message")
+        if isinstance(found, dict):
+            return found
+        channel, msg = found
         msg["_deleted"] = True
         return {"ok": True, "channel": channel.id, "ts": msg["ts"]}
 

@@ -23,7 +23,6 @@ from tests.fake_slack.server import FakeSlackServer
 from tests.fake_slack.state import (
     JSON,
     ApiRequest,
-    Call,
     FakeChannel,
     FakeFile,
     Handler,
@@ -207,23 +206,14 @@ class FilesMethods(FakeSlackServer):
         else:
             file.content = content
             status, text = 200, f"OK - {len(content)}"
-        self.calls.append(
-            Call(
-                method="file_upload",
-                body={
-                    "_ticket": ticket,
-                    "file_id": file_id,
-                    "size": len(content) if content is not None else None,
-                    "content_type": request.content_type,
-                },
-                token=None,
-                at=arrived,
-                http_method=request.method,
-                status=status,
-                response={"ok": True} if status == 200 else err(text),
-                headers=dict(request.headers),
-            )
-        )
+        body = {
+            "_ticket": ticket,
+            "file_id": file_id,
+            "size": len(content) if content is not None else None,
+            "content_type": request.content_type,
+        }
+        response = {"ok": True} if status == 200 else err(text)
+        self._record(request, "file_upload", body, None, arrived, status, response)
         return web.Response(status=status, text=text, content_type="text/plain")
 
     @staticmethod

@@ -9,6 +9,13 @@ from tests.fake_slack.core import FakeSlackCore
 from tests.fake_slack.state import JSON, ApiRequest, Handler, OAuthGrant, err
 
 
+def _enterprise(grant: OAuthGrant) -> JSON | None:
+    """The ``enterprise`` of an oauth.v2.access answer (null outside Enterprise Grid)."""
+    if not grant.enterprise_id:
+        return None
+    return {"id": grant.enterprise_id, "name": grant.enterprise_name}
+
+
 class OAuthMethods(FakeSlackCore):
     def _api_methods(self) -> dict[str, Handler]:
         return {
@@ -101,11 +108,7 @@ class OAuthMethods(FakeSlackCore):
             "bot_user_id": grant.bot_user_id,
             "app_id": grant.app_id,
             "team": {"id": grant.team_id, "name": grant.team_name},
-            "enterprise": (
-                {"id": grant.enterprise_id, "name": grant.enterprise_name}
-                if grant.enterprise_id
-                else None
-            ),
+            "enterprise": _enterprise(grant),
             "is_enterprise_install": False,
             "authed_user": {"id": grant.installer_user_id},
         }
@@ -145,10 +148,6 @@ class OAuthMethods(FakeSlackCore):
             "refresh_token": new_refresh,
             "expires_in": grant.expires_in or 43_200,
             "team": {"id": grant.team_id, "name": grant.team_name},
-            "enterprise": (
-                {"id": grant.enterprise_id, "name": grant.enterprise_name}
-                if grant.enterprise_id
-                else None
-            ),
+            "enterprise": _enterprise(grant),
             "is_enterprise_install": False,
         }

@@ -70,18 +70,7 @@ class ResponseUrls(FakeSlackServer):
         response: JSON = {"ok": True} if error is None else err(error)
         if errors:
             response["errors"] = errors
-        self.calls.append(
-            Call(
-                method="response_url",
-                body=body,
-                token=None,
-                at=arrived,
-                http_method=request.method,
-                status=status,
-                response=response,
-                headers=dict(request.headers),
-            )
-        )
+        self._record(request, "response_url", body, None, arrived, status, response)
         return web.Response(status=status, text=error or "ok", content_type="text/plain")
 
     def _apply_response_url(self, tag: str, params: dict[str, Any]) -> None:

@@ -282,19 +282,32 @@ class FakeSlackServer(FakeSlackCore):
                     headers["x-oauth-scopes"] = (
                         self.scopes if granted is None else ",".join(sorted(granted))
                     )
+        self._record(request, method, params, token, arrived, status, payload)
+        return self._json(status, payload, headers)
+
+    def _record(
+        self,
+        request: web.Request,
+        method: str,
+        body: dict[str, Any],
+        token: str | None,
+        arrived: float,
+        status: int,
+        response: JSON,
+    ) -> None:
+        """Add a call to ``calls`` (``arrived`` is the time.time() it came in)."""
         self.calls.append(
             Call(
                 method=method,
-                body=params,
+                body=body,
                 token=token,
                 at=arrived,
                 http_method=request.method,
                 status=status,
-                response=payload,
+                response=response,
                 headers=dict(request.headers),
             )
         )
-        return self._json(status, payload, headers)
 
     def _check_token(self, token: str | None) -> str | None:
         if not token:

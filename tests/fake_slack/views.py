@@ -110,7 +110,8 @@ class ViewsMethods(FakeSlackCore):
             return err("exchanged_trigger_id")
         return trigger
 
-    def _views_open(self, req: ApiRequest) -> JSON:
+    def _modal_args(self, req: ApiRequest) -> tuple[TriggerInfo, JSON] | JSON:
+        """The live trigger and valid modal of a views.open/views.push, or Slack's error."""
         trigger = self._take_trigger(req.params.get("trigger_id"))
         if isinstance(trigger, dict):
             return trigger
@@ -118,6 +119,13 @@ class ViewsMethods(FakeSlackCore):
         problem = self._check_view_arg(view, expected_type="modal")
         if problem is not None or not isinstance(view, dict):
             return problem or err("invalid_arguments")
+        return trigger, view
+
+    def _views_open(self, req: ApiRequest) -> JSON:
+        args = self._modal_args(req)
+        if isinstance(args, dict):
+            return args
+        trigger, view = args
         trigger.used = True
         obj = self._view_obj(view, req)
         self.views[obj["id"]] = obj
@@ -125,13 +133,10 @@ class ViewsMethods(FakeSlackCore):
         return {"ok": True, "view": copy.deepcopy(obj)}
 
     def _views_push(self, req: ApiRequest) -> JSON:
-        trigger = self._take_trigger(req.params.get("trigger_id"))
-        if isinstance(trigger, dict):
-            return trigger
-        view = req.params.get("view")
-        problem = self._check_view_arg(view, expected_type="modal")
-        if problem is not None or not isinstance(view, dict):
-            return problem or err("invalid_arguments")
+        args = self._modal_args(req)
+        if isinstance(args, dict):
+            return args
+        trigger, view = args
         previous = self.views.get(trigger.view_id or "")
         root_id = previous["root_view_id"] if previous is not None else None
         if root_id is not None:
