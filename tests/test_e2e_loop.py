@@ -18,17 +18,13 @@ from tests.harness import (
     answer_values,
     create_form_values,
     find_action,
+    is_prompt,
     start_app,
 )
-from tests.slack_fake import Call, FakeSlack
+from tests.slack_fake import FakeSlack
 
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
 CHANNEL = "C0STANDUP1"
-
-
-def _is_prompt(call: Call) -> bool:
-    """A DM carrying the Answer button (not, say, the creator's confirmation)."""
-    return call.body["channel"][0] == "D" and "prompt_answer" in json.dumps(call.body.get("blocks"))
 
 
 def _next_minute(zone: str) -> tuple[dt.datetime, str]:
@@ -96,7 +92,7 @@ async def _drive_loop(app: RunningApp, slack: FakeSlack, database_url: str) -> N
 
     # The DMs go out within 10 s of the minute, to the two whose local time it is.
     timeout = (due - dt.datetime.now(dt.UTC)).total_seconds() + 15
-    dms = await slack.wait_for("chat.postMessage", count=2, timeout=timeout, predicate=_is_prompt)
+    dms = await slack.wait_for("chat.postMessage", count=2, timeout=timeout, predicate=is_prompt)
     for call in dms:
         lateness = call.at - due.timestamp()
         assert -0.5 <= lateness <= 10, f"prompt sent {lateness:.1f}s after its minute"
@@ -152,7 +148,7 @@ async def _drive_loop(app: RunningApp, slack: FakeSlack, database_url: str) -> N
     app2 = await start_app(database_url, slack)
     try:
         await asyncio.sleep(2.0)
-        assert not [c for c in slack.calls_to("chat.postMessage") if _is_prompt(c)]
+        assert not [c for c in slack.calls_to("chat.postMessage") if is_prompt(c)]
         await app2.requests.command(ALICE, "list")
         [listed] = await slack.wait_for("response_url")
         assert "Core &lt;team&gt; &amp; friends" in json.dumps(listed.body)

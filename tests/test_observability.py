@@ -20,8 +20,8 @@ from bot.rules.validation import name_key
 from storage import queries
 from storage.db import Database
 from storage.migrate import upgrade_to_head
-from tests.harness import Clock, RunningApp, start_app
-from tests.slack_fake import Call, FakeSlack
+from tests.harness import Clock, RunningApp, is_delivered_prompt, start_app
+from tests.slack_fake import FakeSlack
 
 CHANNEL = "C0STANDUP1"
 ALICE, BOB = "U0ALICE01", "U0BOB0001"
@@ -52,15 +52,6 @@ async def scrape(app: RunningApp) -> tuple[Samples, dict[str, str]]:
 
 def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
-
-
-def is_prompt(call: Call) -> bool:
-    return (
-        call.method == "chat.postMessage"
-        and call.ok
-        and str(call.body.get("channel", "")).startswith("D")
-        and "prompt_answer" in json.dumps(call.body.get("blocks"))
-    )
 
 
 async def seed_standup(database_url: str, team_id: str, participants: list[str]) -> None:
@@ -108,7 +99,7 @@ async def test_metrics_count_prompts_lag_slack_calls_and_requests(database_url: 
 
             slack.fail_next("chat.postMessage", status=429, retry_after=1)
             clock.offset = DUE + dt.timedelta(seconds=2) - dt.datetime.now(dt.UTC)
-            await slack.wait_for("chat.postMessage", count=2, predicate=is_prompt)
+            await slack.wait_for("chat.postMessage", count=2, predicate=is_delivered_prompt)
             status, _ = await app.requests.command(ALICE, "list")
             assert status == 200
             await slack.wait_for("response_url")
