@@ -118,13 +118,18 @@ class ConversationsMethods(FakeSlackCore):
         )
         return obj
 
-    def _conversations_info(self, req: ApiRequest) -> JSON:
+    def _scoped_channel(self, req: ApiRequest, action: str) -> FakeChannel | JSON:
+        """The ``channel`` argument's conversation, if the token may ``action`` ("read" or
+        "history") that kind of conversation; else channel_not_found or missing_scope."""
         channel = self._resolve_channel(req.params.get("channel"))
         if channel is None:
             return err("channel_not_found")
-        problem = self._require_scope(req, self._conversation_scope(channel, "read"))
-        if problem is not None:
-            return problem
+        return self._require_scope(req, self._conversation_scope(channel, action)) or channel
+
+    def _conversations_info(self, req: ApiRequest) -> JSON:
+        channel = self._scoped_channel(req, "read")
+        if isinstance(channel, dict):
+            return channel
         return {"ok": True, "channel": self._channel_obj(channel, req)}
 
     def _conversations_join(self, req: ApiRequest) -> JSON:
@@ -200,12 +205,9 @@ class ConversationsMethods(FakeSlackCore):
         """Member IDs, sorted, ``limit`` (default 100, at most 1000) at a time; follow
         ``response_metadata.next_cursor`` until it is empty."""
         p = req.params
-        channel = self._resolve_channel(p.get("channel"))
-        if channel is None:
-            return err("channel_not_found")
-        problem = self._require_scope(req, self._conversation_scope(channel, "read"))
-        if problem is not None:
-            return problem
+        channel = self._scoped_channel(req, "read")
+        if isinstance(channel, dict):
+            return channel
         limit = _int_param(p.get("limit"), default=100)
         if limit is None or not 1 <= limit <= 1000:
             return err("invalid_limit")
@@ -248,12 +250,9 @@ class ConversationsMethods(FakeSlackCore):
         page with cursor pagination; metadata comes whole only with
         ``include_all_metadata``, otherwise just its ``event_type`` (as Slack does)."""
         p = req.params
-        channel = self._resolve_channel(p.get("channel"))
-        if channel is None:
-            return err("channel_not_found")
-        problem = self._require_scope(req, self._conversation_scope(channel, "history"))
-        if problem is not None:
-            return problem
+        channel = self._scoped_channel(req, "history")
+        if isinstance(channel, dict):
+            return channel
         if (
             req.token not in self.user_tokens
             and not channel.is_im
@@ -298,12 +297,9 @@ class ConversationsMethods(FakeSlackCore):
         }
 
     def _conversations_replies(self, req: ApiRequest) -> JSON:
-        channel = self._resolve_channel(req.params.get("channel"))
-        if channel is None:
-            return err("channel_not_found")
-        problem = self._require_scope(req, self._conversation_scope(channel, "history"))
-        if problem is not None:
-            return problem
+        channel = self._scoped_channel(req, "history")
+        if isinstance(channel, dict):
+            return channel
         ts = req.params.get("ts")
         parent = self._find_message(channel.id, ts)
         if parent is None or parent.get("_deleted"):
