@@ -8,30 +8,12 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 import redis.asyncio as redis
 from sqlalchemy.engine import make_url
 
-POSTGRES_URL = os.environ.get(
-    "ASYNCSTAND_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("ASYNCSTAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-BACKENDS = [
-    b.strip() for b in os.environ.get("ASYNCSTAND_TEST_BACKENDS", "sqlite,postgres").split(",")
-]
-
-
-async def _postgres_admin() -> asyncpg.Connection:
-    url = make_url(POSTGRES_URL)
-    return await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "postgres",
-        timeout=5,
-    )
+from tests.backends import BACKENDS, POSTGRES_URL, REDIS_URL, postgres_admin
 
 
 @pytest.fixture(params=BACKENDS)
@@ -41,7 +23,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield f"sqlite+aiosqlite:///{tmp_path / 'asyncstand.db'}"
         return
     try:
-        admin = await _postgres_admin()
+        admin = await postgres_admin()
     except (OSError, asyncpg.PostgresError) as exc:
         if os.environ.get("CI"):
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ from aiohttp import web
 
 from app import AsyncStand, create_app
 from bot.settings import Settings, load_settings
-from tests.slack_fake import FakeSlack
+from tests.slack_fake import Call, FakeSlack
 from tests.slack_signing import SlackRequests
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -83,6 +84,18 @@ def find_action(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
             if isinstance(element, dict) and element.get("action_id") == action_id:
                 return element
     raise AssertionError(f"no element with action_id {action_id!r} in {blocks!r}")
+
+
+def is_prompt(call: Call) -> bool:
+    """A DM carrying the Answer button (not, say, the creator's confirmation)."""
+    return call.body.get("channel", "")[:1] == "D" and "prompt_answer" in json.dumps(
+        call.body.get("blocks")
+    )
+
+
+def is_delivered_prompt(call: Call) -> bool:
+    """A prompt DM that reached Slack: a chat.postMessage that succeeded."""
+    return call.method == "chat.postMessage" and call.ok and is_prompt(call)
 
 
 def create_form_values(

@@ -16,7 +16,14 @@ import pytest
 
 from storage import prompts as prompts_db
 from storage import workspaces as workspaces_db
-from tests.harness import RunningApp, answer_values, create_form_values, find_action, start_app
+from tests.harness import (
+    RunningApp,
+    answer_values,
+    create_form_values,
+    find_action,
+    is_prompt,
+    start_app,
+)
 from tests.slack_fake import Call, FakeSlack
 
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
@@ -79,7 +86,7 @@ async def _setup(app: RunningApp, slack: FakeSlack) -> Env:
     assert status == 200 and "errors" not in text, text
     await slack.wait_for("conversations.join")
     await req.command(ALICE, "run Core")
-    calls = await slack.wait_for("chat.postMessage", count=2, timeout=5, predicate=_is_prompt)
+    calls = await slack.wait_for("chat.postMessage", count=2, timeout=5, predicate=is_prompt)
     prompts = {}
     for call in calls:
         user = "U" + call.body["channel"][1:]
@@ -95,12 +102,6 @@ async def _setup(app: RunningApp, slack: FakeSlack) -> Env:
         await _wait_state(env, user, "sent")
     await slack.wait_idle(quiet=0.2)
     return env
-
-
-def _is_prompt(call: Call) -> bool:
-    return call.body.get("channel", "")[:1] == "D" and "prompt_answer" in json.dumps(
-        call.body.get("blocks")
-    )
 
 
 async def _prompt_row(env: Env, user: str) -> tuple[str, list[str]]:

@@ -10,15 +10,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import signal
-import socket
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from storage import members as members_db
@@ -29,155 +25,42 @@ from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Prompt
+from tests.app_process import AppProcess, Launcher, ProcessPool
+from tests.backends import free_port
 from tests.harness import start_app
 from tests.slack_fake import FakeSlack
 
-APP_PY = Path(__file__).resolve().parents[1] / "app.py"
 # A distinctive token: whatever the app logs, this must never appear in its output.
 TOKEN = "xoxb-4242424242-2424242424-PrOcEsStEsTsEcReTvAlUe"
 ALICE = "U0ALICE01"
 CHANNEL = "C0STANDUP1"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class AppProcess:
-    """One `python app.py` child; output goes to files so pipes can never fill up."""
-
-    def __init__(self, cwd: Path, env: dict[str, str], args: tuple[str, ...], name: str) -> None:
-        self.cwd, self.env, self.args = cwd, env, args
-        self.port = int(env.get("PORT", "3000"))
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.stdout_path = cwd.parent / f"{name}.stdout"
-        self.stderr_path = cwd.parent / f"{name}.stderr"
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(APP_PY),
-                *self.args,
-                cwd=self.cwd,
-                env=self.env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-            )
-
-    @property
-    def stdout(self) -> str:
-        return self.stdout_path.read_text(errors="replace")
-
-    @property
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-    async def wait_exit(self, timeout: float = 15) -> int:  # noqa: ASYNC109
-        assert self.proc is not None
-        return await asyncio.wait_for(self.proc.wait(), timeout)
-
-    async def get(self, path: str) -> tuple[int, str, str]:
-        timeout = aiohttp.ClientTimeout(total=2)
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.get(self.url + path) as resp,
-        ):
-            return resp.status, resp.headers.get("Content-Type", ""), await resp.text()
-
-    async def wait_healthy(self, timeout: float = 15) -> None:  # noqa: ASYNC109
-        assert self.proc is not None
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            if self.proc.returncode is not None:
-                raise AssertionError(
-                    f"app exited with {self.proc.returncode} before serving:\n{self.stderr}"
-                )
-            try:
-                status, _, body = await self.get("/healthz")
-                if status == 200:
-                    assert json.loads(body) == {"status": "ok"}
-                    return
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"/healthz not up within {timeout}s:\n{self.stderr}")
-            await asyncio.sleep(0.1)
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-        return await self.wait_exit(10)
-
-    async def kill(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
-
-    async def wait_for_log(self, event: str, timeout: float = 10) -> dict[str, Any]:  # noqa: ASYNC109
-        """The first JSON log line with this event, once the app has written it."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            found = [line for line in self.log_lines() if line.get("event") == event]
-            if found:
-                return found[0]
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"no {event!r} log line within {timeout}s:\n{self.stderr}")
-            await asyncio.sleep(0.05)
-
-    def log_lines(self) -> list[dict[str, Any]]:
-        """stderr, one JSON object per line (fails on any other line)."""
-        lines = []
-        complete = self.stderr.split("\n")[:-1]  # the part after the last newline is unfinished
-        for raw in complete:
-            if raw.strip():
-                try:
-                    lines.append(json.loads(raw))
-                except json.JSONDecodeError:
-                    raise AssertionError(f"not a JSON log line: {raw!r}") from None
-        return lines
-
-
-Launcher = Callable[..., AppProcess]
-
-
 @pytest.fixture
 async def launch(tmp_path: Path) -> AsyncIterator[Launcher]:
     """Build app processes in a fresh working directory; kill leftovers at the end."""
-    workdir = tmp_path / "run"
-    workdir.mkdir()
-    started: list[AppProcess] = []
+    pool = ProcessPool(tmp_path, "app")
 
     def _launch(
         *args: str, api_url: str | None = None, drop: tuple[str, ...] = (), **extra: str
     ) -> AppProcess:
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": os.environ.get("HOME", str(tmp_path)),
+            **pool.base_env(),
             "SLACK_SIGNING_SECRET": "x",
             "SLACK_BOT_TOKEN": TOKEN,
-            "PORT": str(_free_port()),
+            "PORT": str(free_port()),
         }
         if api_url is not None:
             env["SLACK_API_URL"] = api_url
         env.update(extra)
         for name in drop:
             env.pop(name, None)
-        process = AppProcess(workdir, env, args, f"app{len(started)}")
-        started.append(process)
-        return process
+        return pool.new(env, args)
 
     try:
         yield _launch
     finally:
-        for process in started:
-            await process.kill()
+        await pool.kill_all()
 
 
 def _assert_clean_output(app: AppProcess) -> None:

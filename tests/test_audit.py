@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from storage.models import AuditEntry, Workspace
 from tests.harness import SIGNING_SECRET, RunningApp, find_action, start_app
+from tests.multi_workspace import install_workspace, multi_workspace_settings
 from tests.slack_fake import FakeSlack
 from tests.slack_signing import SlackRequests, app_uninstalled_event
-from tests.test_isolation import install_workspace, multi_workspace_settings
 from tests.test_roles import (
     ALICE,
     BOB,

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.harness import RunningApp, create_form_values, find_action, start_app
+from tests.harness import RunningApp, create_form_values, find_action, is_prompt, start_app
 from tests.slack_fake import Call, FakeSlack
 
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
@@ -95,15 +95,9 @@ def _text(call_or_body: Call | dict[str, Any]) -> str:
     return json.dumps({"text": body.get("text"), "blocks": body.get("blocks")}, ensure_ascii=False)
 
 
-def _is_prompt(call: Call) -> bool:
-    return call.body.get("channel", "")[:1] == "D" and "prompt_answer" in json.dumps(
-        call.body.get("blocks")
-    )
-
-
 def _prompt_recipients(slack: FakeSlack) -> list[str]:
     return sorted(
-        "U" + c.body["channel"][1:] for c in slack.calls_to("chat.postMessage") if _is_prompt(c)
+        "U" + c.body["channel"][1:] for c in slack.calls_to("chat.postMessage") if is_prompt(c)
     )
 
 
@@ -219,7 +213,7 @@ async def test_run_by_owner_prompts_every_participant_once(
 
     reply = await _reply(app, ALICE, "run daily")  # names match case-insensitively
     assert "Started" in reply.body["text"] and "2 participant" in reply.body["text"]
-    prompts = await slack.wait_for("chat.postMessage", count=2, timeout=5, predicate=_is_prompt)
+    prompts = await slack.wait_for("chat.postMessage", count=2, timeout=5, predicate=is_prompt)
     assert sorted("U" + c.body["channel"][1:] for c in prompts) == [ALICE, BOB]
     for prompt in prompts:
         assert prompt.ok, slack.describe_calls([prompt])

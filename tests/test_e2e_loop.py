@@ -14,20 +14,17 @@ from zoneinfo import ZoneInfo
 
 from tests.harness import (
     Clock,
+    RunningApp,
     answer_values,
     create_form_values,
     find_action,
+    is_prompt,
     start_app,
 )
 from tests.slack_fake import FakeSlack
 
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
 CHANNEL = "C0STANDUP1"
-
-
-def _is_prompt(call) -> bool:
-    """A DM carrying the Answer button (not, say, the creator's confirmation)."""
-    return call.body["channel"][0] == "D" and "prompt_answer" in json.dumps(call.body.get("blocks"))
 
 
 def _next_minute(zone: str) -> tuple[dt.datetime, str]:
@@ -52,7 +49,7 @@ async def test_standup_loop_end_to_end(database_url: str) -> None:
             await app.stop()
 
 
-async def _drive_loop(app, slack: FakeSlack, database_url: str) -> None:
+async def _drive_loop(app: RunningApp, slack: FakeSlack, database_url: str) -> None:
     req = app.requests
     # /standup create opens the modal.
     status, _ = await req.command(ALICE, "create")
@@ -95,11 +92,11 @@ async def _drive_loop(app, slack: FakeSlack, database_url: str) -> None:
 
     # The DMs go out within 10 s of the minute, to the two whose local time it is.
     timeout = (due - dt.datetime.now(dt.UTC)).total_seconds() + 15
-    dms = await slack.wait_for("chat.postMessage", count=2, timeout=timeout, predicate=_is_prompt)
+    dms = await slack.wait_for("chat.postMessage", count=2, timeout=timeout, predicate=is_prompt)
     for call in dms:
         lateness = call.at - due.timestamp()
         assert -0.5 <= lateness <= 10, f"prompt sent {lateness:.1f}s after its minute"
-    recipients = {slack._user_for_dm(c.body["channel"]).id for c in dms}
+    recipients = {slack.user_for_dm(c.body["channel"]).id for c in dms}
     assert recipients == {ALICE, BOB}
     summary = await slack.wait_for(
         "chat.postMessage", predicate=lambda c: c.body["channel"] == CHANNEL
@@ -107,7 +104,7 @@ async def _drive_loop(app, slack: FakeSlack, database_url: str) -> None:
     summary_ts = summary[0].response["ts"]
 
     # Alice clicks Answer: a modal with one input per question.
-    alice_dm = next(c for c in dms if slack._user_for_dm(c.body["channel"]).id == ALICE)
+    alice_dm = next(c for c in dms if slack.user_for_dm(c.body["channel"]).id == ALICE)
     button = find_action(alice_dm.body["blocks"], "prompt_answer")
     started = time.monotonic()
     status, _ = await req.block_action(
@@ -151,7 +148,7 @@ async def _drive_loop(app, slack: FakeSlack, database_url: str) -> None:
     app2 = await start_app(database_url, slack)
     try:
         await asyncio.sleep(2.0)
-        assert not [c for c in slack.calls_to("chat.postMessage") if _is_prompt(c)]
+        assert not [c for c in slack.calls_to("chat.postMessage") if is_prompt(c)]
         await app2.requests.command(ALICE, "list")
         [listed] = await slack.wait_for("response_url")
         assert "Core &lt;team&gt; &amp; friends" in json.dumps(listed.body)

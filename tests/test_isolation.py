@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import html
 import itertools
 import json
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from storage.models import (
@@ -44,72 +39,17 @@ from tests.harness import (
     answer_values,
     create_form_values,
     find_action,
+    is_prompt,
     start_app,
 )
-from tests.slack_fake import Call, FakeSlack
+from tests.multi_workspace import install_workspace, multi_workspace_settings
+from tests.slack_fake import FakeSlack
 from tests.slack_signing import SlackRequests
 
 QUESTIONS = ["What did you do?", "What's next?", "Blockers?"]
 NOT_YOURS = "isn't yours"
 # Web API methods that change what people see in Slack.
 WRITES = ("chat.postMessage", "chat.update", "chat.delete", "views.open", "views.update")
-
-
-def multi_workspace_settings() -> dict[str, Any]:
-    """start_app overrides for multi-workspace (OAuth) mode."""
-    return {
-        "slack_bot_token": None,
-        "slack_client_id": "1111.2222",
-        "slack_client_secret": "fake-client-secret",
-        "encryption_key": Fernet.generate_key().decode(),
-    }
-
-
-async def install_workspace(
-    app: RunningApp,
-    slack: FakeSlack,
-    *,
-    team_id: str,
-    team_name: str,
-    installer: str,
-    bot_user_id: str,
-) -> str:
-    """Install the app into a workspace the way a browser does; returns the bot token."""
-    token = f"xoxb-{team_id.lower()}-bot-token"
-    jar = aiohttp.DummyCookieJar()  # the state cookie is Secure: copy it by hand, as brief says
-    async with aiohttp.ClientSession(cookie_jar=jar) as http:
-        async with http.get(f"{app.url}/slack/install") as response:
-            assert response.status == 200
-            page = await response.text()
-            cookie = response.headers["Set-Cookie"].split(";", 1)[0]
-        found = re.search(r'id="add-to-slack" href="([^"]+)"', page)
-        assert found, page
-        state = parse_qs(urlparse(html.unescape(found.group(1))).query)["state"][0]
-        code = f"code-{team_id}"
-        slack.add_oauth_code(
-            code,
-            team_id=team_id,
-            team_name=team_name,
-            bot_token=token,
-            installer_user_id=installer,
-            bot_user_id=bot_user_id,
-            bot_id="B" + bot_user_id[1:],
-        )
-        async with http.get(
-            f"{app.url}/slack/oauth_redirect",
-            params={"code": code, "state": state},
-            headers={"Cookie": cookie},
-        ) as response:
-            body = await response.text()
-            assert response.status == 200, body
-            assert "is installed in" in body, body
-    return token
-
-
-def _is_prompt(call: Call) -> bool:
-    return call.body.get("channel", "")[:1] == "D" and "prompt_answer" in json.dumps(
-        call.body.get("blocks")
-    )
 
 
 def _dm(user_id: str) -> str:
@@ -197,7 +137,7 @@ async def run_loop(app: RunningApp, slack: FakeSlack, team: Team) -> None:
     dms = await slack.wait_for(
         "chat.postMessage",
         count=2,
-        predicate=lambda c: _is_prompt(c) and c.body["channel"] in team.channels,
+        predicate=lambda c: is_prompt(c) and c.body["channel"] in team.channels,
     )
     for call in dms:
         user = "U" + call.body["channel"][1:]
@@ -490,7 +430,7 @@ async def test_each_workspace_is_served_with_its_own_token(
     # prompts (2), summary post + update, thread reply, prompt update, modal-less DMs ...
     for team in (a, b):
         prompts = [
-            c for c in slack.calls_to("chat.postMessage") if _is_prompt(c) and c.token == team.token
+            c for c in slack.calls_to("chat.postMessage") if is_prompt(c) and c.token == team.token
         ]
         assert {c.body["channel"] for c in prompts} == {_dm(team.owner), _dm(team.member)}
         assert seen[team.id] >= 6, seen
@@ -543,9 +483,9 @@ async def test_scheduled_prompts_use_each_workspaces_token(database_url: str) ->
                 )
                 assert status == 200 and "errors" not in text, text
             await slack.wait_idle(quiet=0.6)
-            assert not [c for c in slack.calls_to("chat.postMessage") if _is_prompt(c)]
+            assert not [c for c in slack.calls_to("chat.postMessage") if is_prompt(c)]
             clock.offset = due - dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-            prompts = await slack.wait_for("chat.postMessage", count=4, predicate=_is_prompt)
+            prompts = await slack.wait_for("chat.postMessage", count=4, predicate=is_prompt)
             for team_id, (owner, member) in users.items():
                 mine = [c for c in prompts if c.body["channel"] in {_dm(owner), _dm(member)}]
                 assert len(mine) == 2

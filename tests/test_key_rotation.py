@@ -14,21 +14,20 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import Base, Installation, Workspace
-from tests.harness import SIGNING_SECRET
-from tests.slack_fake import FakeSlack
-from tests.test_install import (
+from tests.app_process import APP_PY
+from tests.harness import SIGNING_SECRET, is_prompt
+from tests.multi_workspace import (
     CLIENT_ID,
     CLIENT_SECRET,
     create_standup,
     install,
-    is_prompt,
     open_create_modal,
     refreshes,
     requests_for,
     start_multi,
 )
+from tests.slack_fake import Call, FakeSlack
 
-APP_PY = Path(__file__).resolve().parent.parent / "app.py"
 TEAM_A, TEAM_B = "T0TEAM001", "T0TEAM002"
 ALICE, BOB = "U0ALICE01", "U0BOB0001"
 BOT_TOKEN = "xoxb-rotation-a-51c2"
@@ -190,10 +189,11 @@ async def test_delete_workspace_erases_one_workspace_only(
                     time="09:00",
                 )
                 await requests.command(user, "run Daily")
-                await slack.wait_for(
-                    "chat.postMessage",
-                    predicate=lambda c, u=user: is_prompt(c) and c.body["channel"] == "D" + u[1:],
-                )
+
+                def prompt_to_user(c: Call, u: str = user) -> bool:
+                    return is_prompt(c) and c.body["channel"] == "D" + u[1:]
+
+                await slack.wait_for("chat.postMessage", predicate=prompt_to_user)
             await slack.wait_idle()
         finally:
             await app.stop()

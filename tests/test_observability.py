@@ -21,8 +21,8 @@ from storage import standups as standups_db
 from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.migrate import upgrade_to_head
-from tests.harness import Clock, RunningApp, start_app
-from tests.slack_fake import Call, FakeSlack
+from tests.harness import Clock, RunningApp, is_delivered_prompt, start_app
+from tests.slack_fake import FakeSlack
 
 CHANNEL = "C0STANDUP1"
 ALICE, BOB = "U0ALICE01", "U0BOB0001"
@@ -53,15 +53,6 @@ async def scrape(app: RunningApp) -> tuple[Samples, dict[str, str]]:
 
 def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
-
-
-def is_prompt(call: Call) -> bool:
-    return (
-        call.method == "chat.postMessage"
-        and call.ok
-        and str(call.body.get("channel", "")).startswith("D")
-        and "prompt_answer" in json.dumps(call.body.get("blocks"))
-    )
 
 
 async def seed_standup(database_url: str, team_id: str, participants: list[str]) -> None:
@@ -109,7 +100,7 @@ async def test_metrics_count_prompts_lag_slack_calls_and_requests(database_url: 
 
             slack.fail_next("chat.postMessage", status=429, retry_after=1)
             clock.offset = DUE + dt.timedelta(seconds=2) - dt.datetime.now(dt.UTC)
-            await slack.wait_for("chat.postMessage", count=2, predicate=is_prompt)
+            await slack.wait_for("chat.postMessage", count=2, predicate=is_delivered_prompt)
             status, _ = await app.requests.command(ALICE, "list")
             assert status == 200
             await slack.wait_for("response_url")
@@ -215,7 +206,7 @@ def _unreachable(database_url: str, tmp_path: Path) -> str:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'asyncstand.db'}"
-    return url.set(database=url.database + "_missing").render_as_string(hide_password=False)
+    return url.set(database=f"{url.database or ''}_missing").render_as_string(hide_password=False)
 
 
 async def test_readyz_fails_while_the_database_is_unreachable_and_healthz_does_not(

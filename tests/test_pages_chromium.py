@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from tests.harness import RunningApp
+from tests.multi_workspace import CLIENT_ID, exchanges, installation_rows, start_multi
 from tests.slack_fake import FakeSlack
-from tests.test_install import CLIENT_ID, exchanges, installation_rows, start_multi
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = (

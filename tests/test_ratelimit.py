@@ -38,22 +38,16 @@ from bot.slack.ratelimit import (
     bucket_for,
 )
 from storage.db import Database
+from tests.backends import free_port
 from tests.harness import BOT_TOKEN, make_settings
 from tests.slack_fake import FakeSlack
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer:
     """A redis-server of our own on a free port, so a test can take it away."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._workdir = workdir
         self._proc: subprocess.Popen[bytes] | None = None
@@ -294,7 +288,7 @@ async def test_redis_going_away_falls_back_to_local_buckets_and_recovers(
 
 
 async def test_redis_limiter_at_a_closed_port_still_limits_locally() -> None:
-    limiter = RedisLimiter(f"redis://127.0.0.1:{_free_port()}/0")
+    limiter = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0")
     limit = Limit(rate=1.0, burst=1.0)
     try:
         with structlog.testing.capture_logs() as logs:

@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import signal
-import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,12 +33,12 @@ from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Member, Prompt
-from tests.harness import SIGNING_SECRET
+from tests.app_process import AppProcess, Launcher, ProcessPool
+from tests.backends import free_port, postgres_only
+from tests.harness import SIGNING_SECRET, is_delivered_prompt
 from tests.slack_fake import Call, FakeSlack
 from tests.slack_signing import SlackRequests
-from tests.test_app_process import AppProcess
 
-BACKENDS = os.environ.get("ASYNCSTAND_TEST_BACKENDS", "sqlite,postgres")
 CHANNEL = "C0STANDUP1"
 # Thirty participants over ten zones; at any instant three or four of them share UTC's wall
 # clock (UTC, Abidjan, Reykjavik all year; London in winter) and the rest are hours away.
@@ -59,60 +57,33 @@ ZONES = [
 PEOPLE = {f"U0P{n:06d}": ZONES[n % len(ZONES)] for n in range(30)}
 OWNER = next(iter(PEOPLE))
 
-pytestmark = pytest.mark.parametrize(
-    "database_url",
-    [
-        pytest.param(
-            "postgres",
-            marks=pytest.mark.skipif(
-                "postgres" not in BACKENDS, reason="ASYNCSTAND_TEST_BACKENDS excludes postgres"
-            ),
-        )
-    ],
-    indirect=True,
-)
-
-
-Launcher = Callable[..., AppProcess]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+pytestmark = postgres_only
 
 
 @pytest.fixture
 async def launch(tmp_path: Path, database_url: str, redis_url: str) -> AsyncIterator[Launcher]:
     """`python app.py` processes on the test's database, each pointed at a Slack stand-in;
     any left running are killed at the end."""
-    workdir = tmp_path / "run"  # no .env here: only the environment below counts
-    workdir.mkdir()
-    started: list[AppProcess] = []
+    pool = ProcessPool(tmp_path, "replica")  # no .env there: only the environment below counts
 
     def _launch(slack: FakeSlack, token: str, *args: str) -> AppProcess:
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": os.environ.get("HOME", str(tmp_path)),
+            **pool.base_env(),
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_BOT_TOKEN": token,
             "SLACK_API_URL": slack.api_url,
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
-            "PORT": str(_free_port()),
+            "PORT": str(free_port()),
             "SCHEDULER_TICK_SECONDS": "0.5",
             "LOG_FORMAT": "json",
         }
-        process = AppProcess(workdir, env, args, f"replica{len(started)}")
-        started.append(process)
-        return process
+        return pool.new(env, args)
 
     try:
         yield _launch
     finally:
-        for process in started:
-            await process.kill()
+        await pool.kill_all()
 
 
 def unique_token() -> str:
@@ -177,17 +148,8 @@ def current_minute() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 
 
-def is_prompt(call: Call) -> bool:
-    return (
-        call.method == "chat.postMessage"
-        and call.ok
-        and str(call.body.get("channel", "")).startswith("D")
-        and "prompt_answer" in json.dumps(call.body.get("blocks"))
-    )
-
-
 def prompt_dms(*fakes: FakeSlack) -> list[Call]:
-    return [c for slack in fakes for c in slack.calls if is_prompt(c)]
+    return [c for slack in fakes for c in slack.calls if is_delivered_prompt(c)]
 
 
 def user_of(call: Call) -> str:
@@ -207,7 +169,7 @@ async def eventually(
     check: Callable[[], bool | Awaitable[bool]],
     what: str,
     timeout: float,  # noqa: ASYNC109 - polling helper
-    processes: tuple[AppProcess, ...] = (),
+    processes: Sequence[AppProcess] = (),
 ) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -265,7 +227,7 @@ async def test_two_replicas_prompt_each_participant_whose_minute_it_is_exactly_o
         }
         assert 3 <= len(expected) < len(PEOPLE)
 
-        await slack.wait_for("chat.postMessage", count=len(expected), predicate=is_prompt)
+        await slack.wait_for("chat.postMessage", count=len(expected), predicate=is_delivered_prompt)
         await slack.wait_idle(quiet=1.5)  # three more ticks of each replica: nothing else goes out
 
         assert Counter(user_of(c) for c in prompt_dms(slack)) == dict.fromkeys(expected, 1)
@@ -399,7 +361,7 @@ async def test_web_replica_takes_commands_and_worker_replica_sends_the_prompts(
 
         # The worker, polling the database, sends every prompt (the web process can't wake it).
         await worker_slack.wait_for(
-            "chat.postMessage", count=len(PEOPLE), predicate=is_prompt, timeout=20
+            "chat.postMessage", count=len(PEOPLE), predicate=is_delivered_prompt, timeout=20
         )
         await worker_slack.wait_idle(quiet=1.5)
         assert Counter(user_of(c) for c in prompt_dms(worker_slack)) == dict.fromkeys(PEOPLE, 1)

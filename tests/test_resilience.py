@@ -11,13 +11,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
-import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import aiohttp
-import pytest
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
@@ -30,8 +27,8 @@ from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Member, Prompt
-from tests.conftest import _postgres_admin
-from tests.harness import Clock, RunningApp, start_app
+from tests.backends import free_port, postgres_admin, postgres_only
+from tests.harness import Clock, RunningApp, is_delivered_prompt, start_app
 from tests.slack_fake import Call, FakeSlack
 from tests.slack_signing import app_home_opened_event
 
@@ -41,20 +38,6 @@ BOB = "U0BOB0001"  # Europe/London: 09:00 there is 09:00 UTC in January
 LONDONERS = [f"U0LON{n:04d}" for n in range(8)]
 DAY = dt.date(2026, 1, 14)  # a Wednesday
 
-BACKENDS = os.environ.get("ASYNCSTAND_TEST_BACKENDS", "sqlite,postgres")
-postgres_only = pytest.mark.parametrize(
-    "database_url",
-    [
-        pytest.param(
-            "postgres",
-            marks=pytest.mark.skipif(
-                "postgres" not in BACKENDS, reason="ASYNCSTAND_TEST_BACKENDS excludes postgres"
-            ),
-        )
-    ],
-    indirect=True,
-)
-
 
 def utc(hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
     return dt.datetime(DAY.year, DAY.month, DAY.day, hour, minute, second, tzinfo=dt.UTC)
@@ -62,13 +45,6 @@ def utc(hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
 
 def set_clock(clock: Clock, instant: dt.datetime) -> None:
     clock.offset = instant - dt.datetime.now(dt.UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # --- set-up and inspection ------------------------------------------------------------------------
@@ -127,18 +103,9 @@ async def prompt_rows(database_url: str) -> dict[str, list[Prompt]]:
         await db.dispose()
 
 
-def is_prompt(call: Call) -> bool:
-    return (
-        call.method == "chat.postMessage"
-        and call.ok
-        and str(call.body.get("channel", "")).startswith("D")
-        and "prompt_answer" in json.dumps(call.body.get("blocks"))
-    )
-
-
 def prompted(slack: FakeSlack) -> Counter[str]:
     """How many prompt DMs each user received."""
-    return Counter("U" + c.body["channel"][1:] for c in slack.calls if is_prompt(c))
+    return Counter("U" + c.body["channel"][1:] for c in slack.calls if is_delivered_prompt(c))
 
 
 def summary_posts(slack: FakeSlack) -> list[Call]:
@@ -181,7 +148,7 @@ async def alice_prompted_first(slack: FakeSlack, clock: Clock, app: RunningApp) 
     """08:00 UTC: Alice (Berlin) gets her prompt and the run's summary is posted; the London
     participants are due at 09:00 UTC."""
     set_clock(clock, utc(8, 0, 2))
-    await slack.wait_for("chat.postMessage", predicate=is_prompt)
+    await slack.wait_for("chat.postMessage", predicate=is_delivered_prompt)
     await slack.wait_idle(quiet=0.3)
     assert prompted(slack) == {ALICE: 1}
     assert len(summary_posts(slack)) == 1
@@ -208,7 +175,9 @@ async def test_429_storm_on_open_and_post_delivers_every_prompt_exactly_once(
             slack.fail_next("conversations.open", status=429, retry_after=1, times=12)
             slack.fail_next("chat.postMessage", status=429, retry_after=1, times=12)
             set_clock(clock, utc(9, 0, 2))
-            await slack.wait_for("chat.postMessage", count=9, predicate=is_prompt, timeout=20)
+            await slack.wait_for(
+                "chat.postMessage", count=9, predicate=is_delivered_prompt, timeout=20
+            )
             await slack.wait_idle(quiet=0.5)
 
             assert prompted(slack) == {ALICE: 1, **dict.fromkeys(LONDONERS, 1)}
@@ -251,7 +220,7 @@ async def test_429s_outlasting_the_client_retries_are_retried_by_the_scheduler(
             assert prompted(slack) == {ALICE: 1}
             # ... and the scheduler tries again after its back-off (5 s after the attempt).
             clock.advance(seconds=6)
-            await slack.wait_for("chat.postMessage", count=2, predicate=is_prompt)
+            await slack.wait_for("chat.postMessage", count=2, predicate=is_delivered_prompt)
             await slack.wait_idle(quiet=0.5)
             assert prompted(slack) == {ALICE: 1, BOB: 1}
             assert sum(c.status == 429 for c in slack.calls) == 8
@@ -342,7 +311,7 @@ async def test_server_errors_and_dropped_connections_are_retried_without_duplica
             slack.fail_next("chat.postMessage", status=503)
             slack.fail_next("chat.update", status=500)  # the summary refresh after the send
             set_clock(clock, utc(9, 0, 2))
-            await slack.wait_for("chat.postMessage", count=2, predicate=is_prompt)
+            await slack.wait_for("chat.postMessage", count=2, predicate=is_delivered_prompt)
             await slack.wait_for("chat.update", predicate=lambda c: c.ok)
             await slack.wait_idle(quiet=0.5)
         finally:
@@ -407,13 +376,13 @@ async def test_unreachable_redis_limits_locally_and_readyz_says_so(database_url:
         await seed_standup(database_url, slack.team_id, participants=[ALICE])
         clock = Clock()
         set_clock(clock, utc(8, 0, 2))
-        closed_port = _free_port()  # nothing listens there
+        closed_port = free_port()  # nothing listens there
         with structlog.testing.capture_logs() as logs:
             app = await start_app(
                 database_url, slack, clock=clock, redis_url=f"redis://127.0.0.1:{closed_port}/0"
             )
             try:
-                await slack.wait_for("chat.postMessage", predicate=is_prompt)
+                await slack.wait_for("chat.postMessage", predicate=is_delivered_prompt)
                 await slack.wait_idle(quiet=0.3)
                 assert prompted(slack) == {ALICE: 1}
                 assert len(summary_posts(slack)) == 1
@@ -442,7 +411,7 @@ async def test_unreachable_redis_limits_locally_and_readyz_says_so(database_url:
 
 async def _terminate_connections(database_url: str) -> int:
     """What a Postgres restart does to the app: every connection to its database is cut."""
-    admin = await _postgres_admin()
+    admin = await postgres_admin()
     try:
         rows = await admin.fetch(
             "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity "
@@ -475,7 +444,7 @@ async def test_app_carries_on_after_postgres_drops_its_connections(database_url:
         # use after the connections are cut is under the test's control.
         app = await start_app(database_url, slack, clock=clock, scheduler_tick_seconds=60)
         try:
-            await slack.wait_for("chat.postMessage", predicate=is_prompt)
+            await slack.wait_for("chat.postMessage", predicate=is_delivered_prompt)
 
             async def alice_recorded() -> bool:
                 rows = await prompt_rows(database_url)
@@ -493,7 +462,7 @@ async def test_app_carries_on_after_postgres_drops_its_connections(database_url:
                 assert status == 200
                 [reply] = await slack.wait_for("response_url")
                 assert "Started *Retro*: 2 participant(s)" in json.dumps(reply.body)
-                await slack.wait_for("chat.postMessage", count=2, predicate=is_prompt)
+                await slack.wait_for("chat.postMessage", count=2, predicate=is_delivered_prompt)
                 status, text = await get(app.url + "/readyz")
                 assert status == 200, text
             errors = [e for e in logs if e["log_level"] in ("error", "critical")]

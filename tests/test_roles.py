@@ -25,9 +25,10 @@ from tests.harness import (
     answer_values,
     create_form_values,
     find_action,
+    is_prompt,
     start_app,
 )
-from tests.slack_fake import Call, FakeSlack
+from tests.slack_fake import FakeSlack
 
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
 DANA = "U0DANA001"  # workspace admin, in no standup
@@ -163,12 +164,6 @@ async def prompts_of(app: RunningApp, standup_id: int) -> list[Prompt]:
             select(Prompt).where(Prompt.standup_id == standup_id).order_by(Prompt.id)
         )
         return list(rows.scalars())
-
-
-def is_prompt(call: Call) -> bool:
-    return call.body.get("channel", "")[:1] == "D" and "prompt_answer" in json.dumps(
-        call.body.get("blocks")
-    )
 
 
 def prompted(slack: FakeSlack) -> list[str]:

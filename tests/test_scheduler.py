@@ -25,10 +25,17 @@ from bot.rules.validation import name_key
 from scheduler.worker import Worker
 from storage import standups as standups_db
 from storage import workspaces as workspaces_db
-from storage.db import Database
+from storage.db import Database, affected
 from storage.migrate import upgrade_to_head
 from storage.models import Member, Prompt, Run
-from tests.harness import Clock, answer_values, find_action, make_settings, start_app
+from tests.harness import (
+    Clock,
+    answer_values,
+    find_action,
+    is_delivered_prompt,
+    make_settings,
+    start_app,
+)
 from tests.slack_fake import Call, FakeSlack
 
 CHANNEL = "C0STANDUP1"
@@ -57,19 +64,9 @@ def set_clock(clock: Clock, instant: dt.datetime) -> None:
 # --- what Slack saw -----------------------------------------------------------------------------
 
 
-def is_prompt(call: Call) -> bool:
-    """A delivered DM carrying the Answer button."""
-    return (
-        call.method == "chat.postMessage"
-        and call.ok
-        and str(call.body.get("channel", "")).startswith("D")
-        and "prompt_answer" in json.dumps(call.body.get("blocks"))
-    )
-
-
 def prompted(slack: FakeSlack) -> list[str]:
     """Who received a prompt DM, in order (DM channel "D…" belongs to user "U…")."""
-    return ["U" + c.body["channel"][1:] for c in slack.calls if is_prompt(c)]
+    return ["U" + c.body["channel"][1:] for c in slack.calls if is_delivered_prompt(c)]
 
 
 def summary_posts(slack: FakeSlack) -> list[Call]:
@@ -376,7 +373,7 @@ async def test_prompt_due_while_the_app_was_down_is_sent_on_start(database_url: 
         set_clock(clock, due + dt.timedelta(minutes=100))  # default grace: 120 minutes
         app = await start_app(database_url, slack, clock=clock)
         try:
-            await slack.wait_for("chat.postMessage", predicate=is_prompt)
+            await slack.wait_for("chat.postMessage", predicate=is_delivered_prompt)
             await slack.wait_idle(quiet=1.2)  # two more ticks
         finally:
             await app.stop()
@@ -400,7 +397,7 @@ async def test_restart_sends_nothing_twice(database_url: str) -> None:
         set_clock(clock, due + dt.timedelta(seconds=2))
         app = await start_app(database_url, slack, clock=clock)
         try:
-            await slack.wait_for("chat.postMessage", count=3, predicate=is_prompt)
+            await slack.wait_for("chat.postMessage", count=3, predicate=is_delivered_prompt)
             await slack.wait_idle(quiet=0.6)
         finally:
             await app.stop()
@@ -494,7 +491,7 @@ async def test_expired_lease_is_resent_and_live_lease_left_alone(database_url: s
                             attempts=Prompt.attempts + 1,
                         )
                     )
-                    assert claimed.rowcount == 1
+                    assert affected(claimed) == 1
 
             await tick_at(worker, clock, due + dt.timedelta(minutes=2))
             assert prompted(slack) == [ALICE]
@@ -703,7 +700,7 @@ async def _answer_then_close(
     app: Any, slack: FakeSlack, clock: Clock, database_url: str, due: dt.datetime
 ) -> None:
     req = app.requests
-    dms = await slack.wait_for("chat.postMessage", count=2, predicate=is_prompt)
+    dms = await slack.wait_for("chat.postMessage", count=2, predicate=is_delivered_prompt)
     [summary] = await slack.wait_for(
         "chat.postMessage", predicate=lambda c: c.body["channel"] == CHANNEL
     )

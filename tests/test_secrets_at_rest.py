@@ -11,24 +11,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import structlog
 from sqlalchemy.engine import make_url
 
 import bot.logging as bot_logging
 from bot.logging import configure_logging
-from tests.harness import SIGNING_SECRET, Clock, RunningApp, answer_values, find_action
-from tests.slack_fake import FakeSlack
-from tests.test_install import (
+from tests.harness import (
+    SIGNING_SECRET,
+    Clock,
+    RunningApp,
+    answer_values,
+    find_action,
+    is_prompt,
+)
+from tests.multi_workspace import (
     CLIENT_ID,
     CLIENT_SECRET,
     create_standup,
     install,
-    is_prompt,
     open_create_modal,
     refreshes,
     start_multi,
 )
+from tests.slack_fake import FakeSlack
 
 TEAM = "T0TEAM001"
 ALICE, BOB = "U0ALICE01", "U0BOB0001"
@@ -90,7 +96,7 @@ async def database_text(database_url: str) -> bytes:
             "('text', 'character varying', 'character', 'json', 'jsonb', 'bytea')"
         )
         assert columns
-        chunks = []
+        chunks: list[str] = []
         for column in columns:
             rows = await conn.fetch(
                 f'SELECT "{column["column_name"]}"::text AS v FROM "{column["table_name"]}"'

@@ -8,13 +8,14 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -27,7 +28,17 @@ from storage import workspaces as workspaces_db
 from storage.crypto import SecretBox, SecretBoxError
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade_to_head
-from storage.models import Answer, Base, Member, Participant, Prompt, Run, Standup, Workspace
+from storage.models import (
+    Answer,
+    Base,
+    Member,
+    Participant,
+    Prompt,
+    PromptState,
+    Run,
+    Standup,
+    Workspace,
+)
 from tests.harness import BOT_TOKEN, start_app
 from tests.slack_fake import FakeSlack
 
@@ -333,7 +344,7 @@ async def test_queries_only_see_their_own_workspace(db: Database) -> None:
         # Writes are scoped too: another workspace cannot delete or change our rows.
         assert not await standups_db.delete_standup(s, seed.other_ws, seed.standup)
         assert not await prompts_db.set_prompt_state(
-            s, seed.other_ws, seed.prompt, "missed", from_states=("answered",)
+            s, seed.other_ws, seed.prompt, PromptState.MISSED, from_states=(PromptState.ANSWERED,)
         )
     async with db.session() as s:
         prompt = await s.get(Prompt, seed.prompt)
@@ -350,7 +361,10 @@ async def test_datetimes_come_back_aware_utc(db: Database) -> None:
     due = dt.datetime(2026, 3, 10, 9, 30, tzinfo=kolkata)  # 04:00 UTC
     async with db.session() as s:
         await s.execute(
-            Prompt.__table__.update().where(Prompt.id == seed.prompt).values(due_at=due)
+            cast(Table, Prompt.__table__)
+            .update()
+            .where(Prompt.id == seed.prompt)
+            .values(due_at=due)
         )
     fresh = Database(db.url)  # a new engine: nothing cached from the write
     try:

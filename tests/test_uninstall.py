@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import AuditEntry, Installation, Prompt, Workspace
-from tests.harness import Clock, RunningApp, start_app
+from tests.harness import Clock, RunningApp, is_prompt, start_app
+from tests.multi_workspace import create_standup, install, requests_for, start_multi
 from tests.slack_fake import FakeSlack
 from tests.slack_signing import SlackRequests, app_uninstalled_event, tokens_revoked_event
-from tests.test_install import create_standup, install, is_prompt, requests_for, start_multi
 
 TEAM_A, TEAM_B = "T0TEAM001", "T0TEAM002"  # A is the fake's default team
 ALICE, BOB = "U0ALICE01", "U0BOB0001"
