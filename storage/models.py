@@ -218,6 +218,9 @@ class Standup(Base):
     # (set by edits, participant and time-zone changes) — so a tick only touches standups
     # that need it, and a change made on one replica is picked up by every scheduler.
     planned_until: Mapped[dt.datetime | None] = mapped_column()
+    # Whether the channel is private (NULL: not known yet). A private channel's standup is
+    # listed only to its participants, owners and workspace admins.
+    channel_private: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -245,6 +248,7 @@ class Run(Base):
         same_workspace("standup_id", "standup"),
         CheckConstraint("state IN ('open', 'closed')", name="state_known"),
         Index("ix_run_due_close", "state", "close_at"),
+        Index("ix_run_summary_dirty", "summary_dirty", "summary_lease_until"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -255,8 +259,14 @@ class Run(Base):
     channel_id: Mapped[str] = mapped_column(String(32))
     state: Mapped[RunState] = mapped_column(EnumText(RunState, 16), default=RunState.OPEN)
     summary_ts: Mapped[str | None] = mapped_column(String(32))
-    # A short lease so only one worker posts the summary message, even across replicas.
+    # A short lease so only one worker posts (or updates) the summary, even across replicas.
     summary_lease_until: Mapped[dt.datetime | None] = mapped_column()
+    # Set just before the summary is posted: while summary_ts is still unknown, a post may
+    # have reached Slack before its poster died, so the channel is searched before a repost.
+    summary_posting_at: Mapped[dt.datetime | None] = mapped_column()
+    # The summary must be re-rendered (an answer, a skip, a close): durable, so a refresh
+    # lost to a crash is done by the next scheduler tick.
+    summary_dirty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     close_at: Mapped[dt.datetime] = mapped_column()
     closed_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -276,6 +286,7 @@ class Prompt(Base):
             name="state_known",
         ),
         Index("ix_prompt_due", "state", "due_at"),
+        Index("ix_prompt_reply_due", "reply_due", "reply_lease_until"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -289,10 +300,21 @@ class Prompt(Base):
         EnumText(PromptState, 16), default=PromptState.PENDING
     )
     lease_until: Mapped[dt.datetime | None] = mapped_column()
+    # Which claim holds the prompt: a replica that lost its claim (its lease ran out and
+    # another took over) finds out before posting, not after.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    # Set just before chat.postMessage; with no message_ts recorded, the DM may or may not
+    # have reached Slack, so the person's DM is searched (message metadata) before a resend.
+    posting_at: Mapped[dt.datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     reply_ts: Mapped[str | None] = mapped_column(String(32))
+    # The answer's thread reply must be posted (or updated): durable, claimed under a lease,
+    # with the same "may have reached Slack" marker as the DM.
+    reply_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reply_lease_until: Mapped[dt.datetime | None] = mapped_column()
+    reply_posting_at: Mapped[dt.datetime | None] = mapped_column()
     sent_at: Mapped[dt.datetime | None] = mapped_column()
     answered_at: Mapped[dt.datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(String(255))
@@ -358,7 +380,7 @@ class OAuthState(Base):
     __tablename__ = "oauth_state"
 
     state: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[dt.datetime] = mapped_column()
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -370,6 +392,8 @@ class ProcessedEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     team_id: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # NULL while its handler runs (or if it died): Slack's retry is then let through.
+    completed_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class DeliveryIssue(Base):
