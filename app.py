@@ -16,7 +16,6 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from slack_bolt.async_app import AsyncApp
 
 from bot import operations, workspaces
 from bot.logging import configure_logging
@@ -26,7 +25,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.ratelimit import Limiter, LocalLimiter, RedisLimiter
 from handlers.http import build_web
-from handlers.slack import build_bolt
+from handlers.slack import SlackApps, build_bolt
 from scheduler.worker import Worker
 from storage.crypto import SecretBox
 from storage.db import Database
@@ -41,7 +40,7 @@ class AsyncStand:
 
     settings: Settings
     services: Services
-    bolt: AsyncApp
+    slack: SlackApps
     web: web.Application
     worker: Worker | None
     metrics: Metrics
@@ -55,9 +54,9 @@ def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -
     box = SecretBox(settings.fernet_keys) if settings.fernet_keys else None
     slack = SlackGateway(settings, box, db, metrics=metrics, limiter=limiter, clock=clock)
     services = Services(settings=settings, db=db, slack=slack, clock=clock)
-    bolt = build_bolt(services)
+    slack_apps = build_bolt(services)
     worker = Worker(services, metrics) if settings.role in ("worker", "all") else None
-    web_app = build_web(services, bolt, metrics)
+    web_app = build_web(services, slack_apps, metrics)
     background: list[asyncio.Task[None]] = []
 
     async def on_startup(_: web.Application) -> None:
@@ -82,7 +81,7 @@ def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -
 
     web_app.on_startup.append(on_startup)
     web_app.on_cleanup.append(on_cleanup)
-    return AsyncStand(settings, services, bolt, web_app, worker, metrics)
+    return AsyncStand(settings, services, slack_apps, web_app, worker, metrics)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ from bot.rules.permissions import Why
 from bot.rules.validation import validate_answers
 from bot.runtime import Services
 from storage import prompts
+from storage import runs as run_rows
 from storage.models import PromptState, RunState
 from storage.prompts import PromptView
 
@@ -114,9 +115,9 @@ async def answer(
             return AnswerErrors(errors)
         if not _answerable(view):
             return Refusal(Why.CHECKIN_CLOSED)
-        edited = await prompts.save_answers(
-            session, ref.workspace_id, view, wanted, services.clock()
-        )
+        now = services.clock()
+        edited = await prompts.save_answers(session, ref.workspace_id, view, wanted, now)
+        await run_rows.request_summary(session, ref.workspace_id, view.run.id, now)
     log.info("answers_saved", standup_id=view.standup.id, prompt_id=view.prompt.id, edited=edited)
     return Answered(view.prompt.id, view.run.id, edited)
 
@@ -129,6 +130,8 @@ async def skip(services: Services, ref: PromptRef) -> Skipped | Refusal:
         skipped = view.run.state == RunState.OPEN and await prompts.set_prompt_state(
             session, ref.workspace_id, view.prompt.id, PromptState.SKIPPED, from_states=SKIPPABLE
         )
+        if skipped:
+            await run_rows.request_summary(session, ref.workspace_id, view.run.id, services.clock())
     if not skipped:
         return Refusal(Why.NOTHING_TO_SKIP)
     return Skipped(view.prompt.id, view.run.id)
@@ -147,9 +150,7 @@ async def publish(
         return
     if isinstance(outcome, Answered):
         await runs.update_prompt_message(client, view, "answered")
-        await runs.post_answer_reply(
-            services, client, workspace_id, outcome.prompt_id, edited=outcome.edited
-        )
+        await runs.publish_reply(services, client, workspace_id, outcome.prompt_id)
     else:
         await runs.update_prompt_message(client, view, "skipped")
-    await runs.refresh_summary(services, client, workspace_id, outcome.run_id)
+    await runs.publish_summary(services, client, workspace_id, outcome.run_id)

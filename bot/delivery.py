@@ -7,7 +7,11 @@ send a claimed prompt twice while its lease holds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import structlog
 from slack_sdk.errors import SlackApiError
@@ -16,7 +20,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import runs
 from bot.metrics import Metrics
 from bot.runtime import Services
+from bot.slack import recovery
 from bot.slack.gateway import PERMANENT_ERRORS, error_code, open_dm, send_dm
+from bot.slack.recovery import CannotTell, find_tagged, tag
 from bot.views.messages import prompt_message, text_message
 from bot.views.mrkdwn import md, mention
 from storage import jobs, members, prompts, workspaces
@@ -25,8 +31,11 @@ from storage.prompts import PromptView
 
 log = structlog.get_logger("asyncstand.delivery")
 
-# A replica killed mid-send loses its claims after this; another one then finishes the job.
+# A replica killed mid-send loses its claims after the lease (PROMPT_LEASE_SECONDS, by default
+# this); another one then finishes the job. A live sender extends its leases four times per
+# lease, however long it waits for Slack.
 PROMPT_LEASE = dt.timedelta(seconds=40)
+KEEPS_PER_LEASE = 4
 MAX_ATTEMPTS = 5
 SEND_CONCURRENCY = 50
 CLAIM_BATCH = 200
@@ -66,13 +75,17 @@ class Delivery:
         touched_runs: set[tuple[int, int]] = set()
         while True:
             now = services.clock()
+            token = secrets.token_hex(16)
             async with services.db.session() as session:
-                claimed = await jobs.claim_due_batch(session, now, PROMPT_LEASE, CLAIM_BATCH)
+                claimed = await jobs.claim_due_batch(
+                    session, now, services.prompt_lease, token, CLAIM_BATCH
+                )
                 views = await prompts.prompt_views_by_id(session, claimed)
             if not claimed:
                 break
             self.metrics.prompts_due.inc(len(claimed))
-            touched_runs |= await self._deliver_batch(views, now)
+            async with self._keeping(token):
+                touched_runs |= await self._deliver_batch(views, now, token)
             sent_total += len(claimed)
             if len(claimed) < CLAIM_BATCH:
                 break
@@ -80,11 +93,36 @@ class Delivery:
             async with services.db.session() as session:
                 client = await services.slack.bot_client(session, workspace_id)
             if client is not None:
-                await runs.refresh_summary(services, client, workspace_id, run_id)
+                await runs.request_summary(services, client, workspace_id, run_id)
         return sent_total
 
+    @asynccontextmanager
+    async def _keeping(self, token: str) -> AsyncIterator[None]:
+        """While a batch is being sent, keep extending its leases: a prompt waiting for a
+        rate-limit slot in a live process is never taken over by another replica."""
+
+        lease = self.services.prompt_lease
+
+        async def keep() -> None:
+            while True:
+                await asyncio.sleep(lease.total_seconds() / KEEPS_PER_LEASE)
+                try:
+                    async with self.services.db.session() as session:
+                        until = self.services.clock() + lease
+                        await jobs.keep_claims(session, token, until)
+                except Exception:  # a missed heartbeat is retried; the lease covers several
+                    log.warning("lease_keep_failed", exc_info=True)
+
+        keeper = asyncio.create_task(keep())
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
     async def _deliver_batch(
-        self, views: list[PromptView], now: dt.datetime
+        self, views: list[PromptView], now: dt.datetime, token: str
     ) -> set[tuple[int, int]]:
         """Send claimed prompts: each run's summary first (once), then the DMs concurrently."""
         services = self.services
@@ -97,10 +135,11 @@ class Delivery:
         touched: set[tuple[int, int]] = set()
 
         async def summary_once(workspace_id: int, run_id: int, client: AsyncWebClient) -> None:
+            """Each run's summary heads its thread before the first DM goes out."""
             key = (workspace_id, run_id)
             if key not in summaries:
                 summaries[key] = asyncio.ensure_future(
-                    runs.ensure_summary(services, client, workspace_id, run_id)
+                    runs.publish_summary(services, client, workspace_id, run_id)
                 )
             await summaries[key]
 
@@ -112,28 +151,55 @@ class Delivery:
                 ):
                     client = clients.get(workspace_id)
                     if client is None:
-                        await self._finish(view, PromptState.FAILED, error="no_token")
-                    elif await self._ready(view, client, now):
+                        await self._finish(view, token, PromptState.FAILED, error="no_token")
+                    elif await self._ready(view, client, now, token):
                         await summary_once(workspace_id, view.run.id, client)
-                        if await self._send(view, client):
+                        if await self._send(view, client, token):
                             touched.add((workspace_id, view.run.id))
 
         await asyncio.gather(*(one(v) for v in views))
         return touched
 
-    async def _ready(self, view: PromptView, client: AsyncWebClient, now: dt.datetime) -> bool:
+    async def _ready(
+        self, view: PromptView, client: AsyncWebClient, now: dt.datetime, token: str
+    ) -> bool:
         """Whether a claimed prompt should still go out; if not, its outcome is recorded."""
+        uncertain = view.prompt.posting_at is not None and view.prompt.message_ts is None
+        # An earlier sender died while posting: the DM may be in Slack already.
+        if uncertain and not await self._recover(view, client, token):
+            return False
         if view.run.state != RunState.OPEN or view.prompt.due_at < now - self.services.grace:
-            await self._finish(view, PromptState.MISSED, error="run closed before sending")
+            await self._finish(view, token, PromptState.MISSED, error="run closed before sending")
             return False
         if view.member.deleted or view.member.is_bot:
             reason = "user_deleted" if view.member.deleted else "user_is_bot"
-            await self._finish(view, PromptState.FAILED, error=reason)
+            await self._finish(view, token, PromptState.FAILED, error=reason)
             await self._tell_owner_once(client, view, reason)
             return False
         return True
 
-    async def _send(self, view: PromptView, client: AsyncWebClient) -> bool:
+    async def _recover(self, view: PromptView, client: AsyncWebClient, token: str) -> bool:
+        """Look for the DM in the person's conversation with us (its metadata names the
+        prompt); if it is there, record it as sent instead of sending it again. True when it
+        is certainly not there (send it), False when it was recorded or we cannot tell yet."""
+        assert view.prompt.posting_at is not None
+        try:
+            channel = view.member.dm_channel_id or await open_dm(client, view.member.slack_user_id)
+            found = await find_tagged(
+                client, channel, recovery.PROMPT, view.prompt.id, view.prompt.posting_at
+            )
+        except (SlackApiError, CannotTell) as exc:
+            code = error_code(exc) if isinstance(exc, SlackApiError) else str(exc)
+            log.warning("prompt_recovery_failed", prompt_id=view.prompt.id, error=code)
+            await self._finish(view, token, PromptState.PENDING, error=code[:255], retry_in=10)
+            return False
+        if found is None:
+            return True  # it never reached Slack: send it now
+        log.info("prompt_recovered", prompt_id=view.prompt.id)
+        await self._recorded(view, client, channel, found)
+        return False
+
+    async def _send(self, view: PromptView, client: AsyncWebClient, token: str) -> bool:
         """DM one claimed prompt; record the outcome. True when it was sent."""
         services = self.services
         workspace_id, prompt_id = view.prompt.workspace_id, view.prompt.id
@@ -150,23 +216,56 @@ class Delivery:
             opened = channel is None
             if channel is None:
                 channel = await open_dm(client, view.member.slack_user_id)
+            async with services.db.session() as session:
+                still_ours = await prompts.mark_posting(
+                    session,
+                    workspace_id,
+                    prompt_id,
+                    claim_token=token,
+                    now=services.clock(),
+                    lease=services.prompt_lease,
+                )
+            if not still_ours:  # our lease ran out and another replica took it over
+                log_.warning("prompt_claim_lost")
+                return False
             response = await client.chat_postMessage(
-                channel=channel, text=message["text"], blocks=message["blocks"]
+                channel=channel, metadata=tag(recovery.PROMPT, prompt_id), **message
             )
         except SlackApiError as exc:
-            await self._failed(view, client, error_code(exc))
+            await self._failed(view, client, token, error_code(exc))
             return False
         except Exception:
+            # Whether the DM reached Slack is unknown: the next attempt looks before sending.
             log_.exception("prompt_send_crashed")
             await self._finish(
                 view,
+                token,
                 PromptState.PENDING,
                 error="internal error",
                 retry_in=5 * view.prompt.attempts,
+                posted=None,
             )
             return False
+        await self._recorded(view, client, channel, str(response["ts"]), opened=opened)
+        lag = (services.clock() - view.prompt.due_at).total_seconds()
+        self.metrics.prompts.labels("sent").inc()
+        self.metrics.scheduler_lag.observe(max(lag, 0.0))
+        log_.info("prompt_sent", lag_seconds=round(lag, 3))
+        return True
+
+    async def _recorded(
+        self,
+        view: PromptView,
+        client: AsyncWebClient,
+        channel: str,
+        ts: str,
+        *,
+        opened: bool = False,
+    ) -> None:
+        """Record the DM that is in Slack (one transaction per delivered prompt)."""
+        workspace_id, prompt_id = view.prompt.workspace_id, view.prompt.id
         fresh: PromptView | None = None
-        async with services.db.session() as session:  # one transaction per delivered prompt
+        async with self.services.db.session() as session:
             if opened:
                 await members.remember_dm_channel(session, workspace_id, view.member.id, channel)
             state = await prompts.record_sent(
@@ -174,39 +273,41 @@ class Delivery:
                 workspace_id,
                 prompt_id,
                 dm_channel_id=channel,
-                message_ts=str(response["ts"]),
-                now=services.clock(),
+                message_ts=ts,
+                now=self.services.clock(),
             )
             if state in ANSWERED_MEANWHILE:
                 # Answered in the instant between posting and recording: show it in the DM.
                 fresh = await prompts.get_prompt_view(session, workspace_id, prompt_id)
         if state in ANSWERED_MEANWHILE and fresh is not None:
             await runs.update_prompt_message(client, fresh, str(state))
-        lag = (services.clock() - view.prompt.due_at).total_seconds()
-        self.metrics.prompts.labels("sent").inc()
-        self.metrics.scheduler_lag.observe(max(lag, 0.0))
-        log_.info("prompt_sent", lag_seconds=round(lag, 3))
-        return True
 
-    async def _failed(self, view: PromptView, client: AsyncWebClient, code: str) -> None:
-        """Slack refused the DM: forget a stale channel, retry with back-off, or give up."""
+    async def _failed(
+        self, view: PromptView, client: AsyncWebClient, token: str, code: str
+    ) -> None:
+        """Slack refused the DM (so it is not there): forget a stale channel, retry with
+        back-off, or give up."""
         if code == "channel_not_found" and view.member.dm_channel_id:
             # A stale cached DM channel: forget it and try again shortly.
             async with self.services.db.session() as session:
                 await members.remember_dm_channel(
                     session, view.prompt.workspace_id, view.member.id, None
                 )
-            await self._finish(view, PromptState.PENDING, error=code, retry_in=1)
+            await self._finish(view, token, PromptState.PENDING, error=code, retry_in=1)
             return
         permanent = code in PERMANENT_ERRORS or view.prompt.attempts >= MAX_ATTEMPTS
         log.warning("prompt_send_failed", prompt_id=view.prompt.id, error=code, permanent=permanent)
         self.metrics.prompts.labels("failed" if permanent else "retried").inc()
         if permanent:
-            await self._finish(view, PromptState.FAILED, error=code[:255])
+            await self._finish(view, token, PromptState.FAILED, error=code[:255])
             await self._tell_owner_once(client, view, code)
         else:
             await self._finish(
-                view, PromptState.PENDING, error=code[:255], retry_in=5 * view.prompt.attempts
+                view,
+                token,
+                PromptState.PENDING,
+                error=code[:255],
+                retry_in=5 * view.prompt.attempts,
             )
 
     async def _tell_owner_once(self, client: AsyncWebClient, view: PromptView, reason: str) -> None:
@@ -244,13 +345,20 @@ class Delivery:
     async def _finish(
         self,
         view: PromptView,
+        token: str,
         state: PromptState,
         *,
         error: str | None,
         retry_in: float | None = None,
+        posted: bool | None = False,
     ) -> None:
-        """Record an outcome; a retry waits `retry_in` seconds (the lease doubles as back-off)."""
+        """Record an outcome of our claim; a retry waits `retry_in` seconds (the lease doubles
+        as back-off). `posted=False`: Slack certainly has no such DM, so the "may have been
+        posted" marker goes; None: unknown, the marker stays for the next attempt to check."""
         lease_until = self.services.clock() + dt.timedelta(seconds=retry_in) if retry_in else None
+        values: dict[str, object] = {"lease_until": lease_until, "error": error}
+        if posted is False and view.prompt.message_ts is None:
+            values["posting_at"] = None
         async with self.services.db.session() as session:
             await prompts.set_prompt_state(
                 session,
@@ -258,6 +366,7 @@ class Delivery:
                 view.prompt.id,
                 state,
                 from_states=(PromptState.SENDING,),
-                lease_until=lease_until,
-                error=error,
+                held_by=token,
+                claim_token=None,
+                **values,
             )

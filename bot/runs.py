@@ -16,7 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.metrics import Metrics
 from bot.rules.digest import AnswerEntry, ParticipantStatus, build_digest
 from bot.runtime import Services
+from bot.slack import recovery
 from bot.slack.gateway import error_code
+from bot.slack.recovery import CannotTell, find_tagged, tag
 from bot.views.blockkit import Message
 from bot.views.messages import answer_reply, prompt_message, summary_message
 from storage import jobs, prompts, runs, workspaces
@@ -25,7 +27,10 @@ from storage.prompts import PromptView
 
 log = structlog.get_logger("asyncstand.runs")
 
-SUMMARY_LEASE = dt.timedelta(seconds=30)
+# While one replica publishes a summary or a reply, the others leave it alone this long.
+LEASE = dt.timedelta(seconds=30)
+# Publishing left over by a crash (or a lost race) is picked up once this old.
+SWEEP_AFTER = dt.timedelta(seconds=10)
 
 
 async def render_summary(services: Services, workspace_id: int, run: Run) -> Message:
@@ -51,95 +56,136 @@ async def render_summary(services: Services, workspace_id: int, run: Run) -> Mes
     )
 
 
-async def ensure_summary(
+async def publish_summary(
     services: Services, client: AsyncWebClient, workspace_id: int, run_id: int
 ) -> str | None:
-    """Post the run's summary message once (lease-guarded across replicas); return its ts."""
-    now = services.clock()
-    async with services.db.session() as session:
-        run = await runs.get_run(session, workspace_id, run_id)
-        if run is None or run.summary_ts:
-            return run.summary_ts if run else None
-        claimed = await runs.claim_summary_post(session, workspace_id, run_id, now, SUMMARY_LEASE)
-    if not claimed:
-        return None
-    message = await render_summary(services, workspace_id, run)
-    try:
-        response = await client.chat_postMessage(
-            channel=run.channel_id, text=message["text"], blocks=message["blocks"]
-        )
-    except SlackApiError as exc:
-        log.warning("summary_post_failed", run_id=run_id, error=error_code(exc))
+    """Post the run's summary once, or bring it up to date; returns its ts when known.
+
+    One replica at a time holds it (a lease). A post that may have reached Slack before its
+    poster died is looked for (message metadata) before posting again, so a run has exactly
+    one summary. A change requested while we render stays pending and is published next.
+    """
+    for _ in range(3):  # catch up with answers that arrive while we publish
         async with services.db.session() as session:
-            await runs.set_summary_ts(session, workspace_id, run_id, None)
-        return None
-    ts = str(response["ts"])
-    async with services.db.session() as session:
-        await runs.set_summary_ts(session, workspace_id, run_id, ts)
+            run = await runs.claim_summary(session, workspace_id, run_id, services.clock(), LEASE)
+        if run is None:
+            return await _summary_ts(services, workspace_id, run_id)
+        try:
+            ts = await _post_or_update_summary(services, client, workspace_id, run)
+        except (SlackApiError, CannotTell) as exc:
+            code = error_code(exc) if isinstance(exc, SlackApiError) else str(exc)
+            log.warning("summary_publish_failed", run_id=run_id, error=code)
+            async with services.db.session() as session:
+                await runs.release_summary(session, workspace_id, run_id)
+            return run.summary_ts
+        async with services.db.session() as session:
+            await runs.record_summary(session, workspace_id, run_id, ts, run.summary_requested_at)
+            fresh = await runs.get_run(session, workspace_id, run_id)
+        if fresh is None or fresh.summary_requested_at is None:
+            return ts
     return ts
 
 
-async def refresh_summary(
-    services: Services, client: AsyncWebClient, workspace_id: int, run_id: int
-) -> None:
-    """Re-render the summary in place (or post it if it was never posted)."""
+async def _post_or_update_summary(
+    services: Services, client: AsyncWebClient, workspace_id: int, run: Run
+) -> str:
+    message = await render_summary(services, workspace_id, run)
+    if run.summary_ts:
+        await client.chat_update(channel=run.channel_id, ts=run.summary_ts, **message)
+        return run.summary_ts
+    if run.summary_posting_at is not None:
+        found = await find_tagged(
+            client, run.channel_id, recovery.SUMMARY, run.id, run.summary_posting_at
+        )
+        if found:
+            log.info("summary_recovered", run_id=run.id)
+            await client.chat_update(channel=run.channel_id, ts=found, **message)
+            return found
+    async with services.db.session() as session:
+        await runs.mark_summary_posting(session, workspace_id, run.id, services.clock())
+    response = await client.chat_postMessage(
+        channel=run.channel_id, metadata=tag(recovery.SUMMARY, run.id), **message
+    )
+    return str(response["ts"])
+
+
+async def _summary_ts(services: Services, workspace_id: int, run_id: int) -> str | None:
     async with services.db.session() as session:
         run = await runs.get_run(session, workspace_id, run_id)
-    if run is None:
-        return
-    if not run.summary_ts:
-        await ensure_summary(services, client, workspace_id, run_id)
-        return
-    message = await render_summary(services, workspace_id, run)
-    try:
-        await client.chat_update(
-            channel=run.channel_id,
-            ts=run.summary_ts,
-            text=message["text"],
-            blocks=message["blocks"],
-        )
-    except SlackApiError as exc:
-        log.warning("summary_update_failed", run_id=run_id, error=error_code(exc))
+    return run.summary_ts if run else None
 
 
-async def post_answer_reply(
-    services: Services, client: AsyncWebClient, workspace_id: int, prompt_id: int, *, edited: bool
+async def request_summary(
+    services: Services, client: AsyncWebClient, workspace_id: int, run_id: int
 ) -> None:
-    """Post (or edit in place) this person's answers as a reply in the summary's thread."""
+    """Note that the summary must change, then publish it (a crash leaves it to the sweep)."""
     async with services.db.session() as session:
-        view = await prompts.get_prompt_view(session, workspace_id, prompt_id)
-        answers = await prompts.prompt_answers(session, workspace_id, prompt_id)
+        await runs.request_summary(session, workspace_id, run_id, services.clock())
+    await publish_summary(services, client, workspace_id, run_id)
+
+
+async def publish_reply(
+    services: Services, client: AsyncWebClient, workspace_id: int, prompt_id: int
+) -> None:
+    """Post (or edit in place) a person's answers as one reply in the summary's thread."""
+    async with services.db.session() as session:
+        view = await prompts.claim_reply(session, workspace_id, prompt_id, services.clock(), LEASE)
     if view is None:
         return
-    thread_ts = view.run.summary_ts or await ensure_summary(
-        services, client, workspace_id, view.run.id
-    )
+    requested = view.prompt.reply_requested_at
+    try:
+        ts = await _post_or_update_reply(services, client, workspace_id, view)
+    except (SlackApiError, CannotTell) as exc:
+        code = error_code(exc) if isinstance(exc, SlackApiError) else str(exc)
+        log.warning("answer_reply_failed", prompt_id=prompt_id, error=code)
+        async with services.db.session() as session:
+            await prompts.release_reply(session, workspace_id, prompt_id)
+        return
+    async with services.db.session() as session:
+        await prompts.record_reply(session, workspace_id, prompt_id, ts, requested)
+
+
+async def _post_or_update_reply(
+    services: Services, client: AsyncWebClient, workspace_id: int, view: PromptView
+) -> str:
+    async with services.db.session() as session:
+        answers = await prompts.prompt_answers(session, workspace_id, view.prompt.id)
     message = answer_reply(
         user_id=view.member.slack_user_id,
         questions=[a.question for a in answers],
         answers=[a.body for a in answers],
-        edited=edited,
+        edited=any(a.edited_at is not None for a in answers),
     )
-    try:
-        if view.prompt.reply_ts:
-            await client.chat_update(
-                channel=view.run.channel_id,
-                ts=view.prompt.reply_ts,
-                text=message["text"],
-                blocks=message["blocks"],
-            )
-            return
-        response = await client.chat_postMessage(
-            channel=view.run.channel_id,
+    channel = view.run.channel_id
+    if view.prompt.reply_ts:
+        await client.chat_update(channel=channel, ts=view.prompt.reply_ts, **message)
+        return view.prompt.reply_ts
+    thread_ts = view.run.summary_ts or await publish_summary(
+        services, client, workspace_id, view.run.id
+    )
+    if not thread_ts:
+        raise CannotTell("the summary is not posted yet")
+    if view.prompt.reply_posting_at is not None:
+        found = await find_tagged(
+            client,
+            channel,
+            recovery.REPLY,
+            view.prompt.id,
+            view.prompt.reply_posting_at,
             thread_ts=thread_ts,
-            text=message["text"],
-            blocks=message["blocks"],
         )
-    except SlackApiError as exc:
-        log.warning("answer_reply_failed", prompt_id=prompt_id, error=error_code(exc))
-        return
+        if found:
+            await client.chat_update(channel=channel, ts=found, **message)
+            return found
     async with services.db.session() as session:
-        await prompts.set_reply_ts(session, workspace_id, prompt_id, str(response["ts"]))
+        await prompts.mark_reply_posting(session, workspace_id, view.prompt.id, services.clock())
+    response = await client.chat_postMessage(
+        channel=channel,
+        thread_ts=thread_ts,
+        metadata=tag(recovery.REPLY, view.prompt.id),
+        **message,
+    )
+    return str(response["ts"])
 
 
 async def update_prompt_message(
@@ -191,8 +237,28 @@ async def close_due(services: Services, metrics: Metrics) -> int:
             if client is None:
                 continue
             log.info("run_closed", run_id=run_id, participants=len(views))
-            await refresh_summary(services, client, workspace_id, run_id)
+            await publish_summary(services, client, workspace_id, run_id)
             for view in views:
                 if view.prompt.state == PromptState.SENT:
                     await update_prompt_message(client, view, "closed")
     return closed
+
+
+async def sweep(services: Services) -> int:
+    """Publish what a crash (or a lost race) left pending: summaries and thread replies."""
+    now = services.clock()
+    async with services.db.session() as session:
+        due = await jobs.publishing_due(session, now - SWEEP_AFTER, now)
+    clients: dict[int, AsyncWebClient | None] = {}
+    for kind, workspace_id, key in due:
+        if workspace_id not in clients:
+            async with services.db.session() as session:
+                clients[workspace_id] = await services.slack.bot_client(session, workspace_id)
+        client = clients[workspace_id]
+        if client is None:
+            continue
+        if kind == "summary":
+            await publish_summary(services, client, workspace_id, key)
+        else:
+            await publish_reply(services, client, workspace_id, key)
+    return len(due)

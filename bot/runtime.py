@@ -33,5 +33,9 @@ class Services:
         return dt.timedelta(minutes=self.settings.prompt_grace_minutes)
 
     @property
+    def prompt_lease(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.settings.prompt_lease_seconds)
+
+    @property
     def close_after(self) -> dt.timedelta:
         return dt.timedelta(minutes=self.settings.run_close_after_minutes)

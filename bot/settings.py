@@ -9,7 +9,10 @@ from cryptography.fernet import Fernet
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SCOPES = "commands,chat:write,im:write,users:read,channels:join,channels:read,groups:read"
+DEFAULT_SCOPES = (
+    "commands,chat:write,im:write,users:read,channels:join,channels:read,groups:read,"
+    "im:history,channels:history,groups:history"
+)
 
 _PLACEHOLDER = re.compile(
     r"^(<.*>|\.\.\.|…|changeme|change-me|change_me|replace-?me|your[-_ ].*|placeholder|todo|xxx+)$",
@@ -50,6 +53,9 @@ class Settings(BaseSettings):
     prompt_grace_minutes: int = Field(default=120, ge=1, le=24 * 60)
     run_close_after_minutes: int = Field(default=240, ge=1, le=24 * 60)
     scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=60)
+    # How long a claimed prompt is held by a sender that stops extending it (a killed
+    # replica): after this another replica looks for it in Slack and sends it if it is not.
+    prompt_lease_seconds: float = Field(default=40.0, ge=2, le=600)
     tz_refresh_hours: int = Field(default=24, ge=1)
     role: Literal["web", "worker", "all"] = "all"
 

@@ -10,7 +10,6 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
@@ -20,7 +19,7 @@ from bot.metrics import Metrics
 from bot.runtime import Services
 from bot.slack.ratelimit import RedisLimiter
 from handlers.install import build_oauth_flow
-from handlers.slack import SORRY
+from handlers.slack import SORRY, SlackApps
 
 log = structlog.get_logger("asyncstand.app")
 
@@ -31,7 +30,7 @@ NOT_INSTALLABLE = (
 )
 
 
-def build_web(services: Services, bolt: AsyncApp, metrics: Metrics) -> web.Application:
+def build_web(services: Services, slack: SlackApps, metrics: Metrics) -> web.Application:
     """Routes for this process's role: a worker serves only health and metrics."""
     settings = services.settings
     app = web.Application(client_max_size=1024 * 1024, middlewares=[_observe(metrics)])
@@ -40,7 +39,7 @@ def build_web(services: Services, bolt: AsyncApp, metrics: Metrics) -> web.Appli
     app.router.add_get("/metrics", _metrics_route(metrics))
     if settings.role == "worker":
         return app
-    app.router.add_post("/slack/events", _slack_events(bolt, settings.slack_signing_secret))
+    app.router.add_post("/slack/events", _slack_events(slack, settings.slack_signing_secret))
     if settings.single_workspace:
         app.router.add_get("/slack/install", install_not_available)
         app.router.add_get("/slack/oauth_redirect", install_not_available)
@@ -62,7 +61,7 @@ def build_web(services: Services, bolt: AsyncApp, metrics: Metrics) -> web.Appli
     return app
 
 
-def _slack_events(bolt: AsyncApp, signing_secret: str) -> Handler:
+def _slack_events(slack: SlackApps, signing_secret: str) -> Handler:
     verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -75,8 +74,9 @@ def _slack_events(bolt: AsyncApp, signing_secret: str) -> Handler:
             if not verifier.is_valid_request(body, dict(request.headers)):
                 return web.json_response({"error": "invalid request signature"}, status=401)
             return web.json_response({"error": "malformed request body"}, status=400)
+        bolt = slack.for_content_type(request.content_type)
         bolt_response = await bolt.async_dispatch(bolt_request)
-        if bolt_response.status >= 500:
+        if bolt_response.status >= 500 and bolt is slack.interactive:
             bolt_response = BoltResponse(
                 status=200, body=json.dumps({"response_type": "ephemeral", "text": SORRY})
             )

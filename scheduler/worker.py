@@ -19,6 +19,9 @@ from bot.runtime import Services
 
 log = structlog.get_logger("asyncstand.scheduler")
 
+# Forgetting old records is not urgent: once a minute keeps idle ticks to a few statements.
+HOUSEKEEPING_EVERY = dt.timedelta(minutes=1)
+
 
 class Worker:
     """One process's scheduler loop; safe to run in any number of processes at once."""
@@ -29,6 +32,7 @@ class Worker:
         self.delivery = Delivery(services, self.metrics)
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
+        self._housekept = services.clock()
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
@@ -82,8 +86,12 @@ class Worker:
 
     async def _tick(self) -> None:
         services = self.services
-        await planning.plan_due(services, services.clock())
+        now = services.clock()
+        await planning.plan_due(services, now)
         await self.delivery.expire_overdue()
-        await events.forget_old(services)
         await self.delivery.send_due()
         await runs.close_due(services, self.metrics)
+        await runs.sweep(services)
+        if now - self._housekept >= HOUSEKEEPING_EVERY:
+            self._housekept = now
+            await events.forget_old(services)

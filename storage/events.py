@@ -3,23 +3,70 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import affected, upsert
 from storage.models import OAuthState, ProcessedEvent
 
 
-async def claim_event(
-    session: AsyncSession, event_id: str, team_id: str | None, now: dt.datetime
-) -> bool:
-    """Record an Events API id; False if it was seen before (a retry)."""
+class EventStart(enum.StrEnum):
+    NEW = "new"  # first delivery: handle it
+    RETAKEN = "retaken"  # an earlier attempt died unfinished: handle it
+    DONE = "done"  # handled already: ignore
+    IN_FLIGHT = "in_flight"  # being handled right now (elsewhere, maybe): not yet known
+
+
+async def begin_event(
+    session: AsyncSession,
+    event_id: str,
+    team_id: str | None,
+    now: dt.datetime,
+    stale_after: dt.timedelta,
+) -> EventStart:
+    """Start handling an Events API delivery. An attempt that has not completed after
+    `stale_after` is taken to have died, and the delivery in hand takes over."""
+    event_id = event_id[:64]
     stmt = upsert(session, ProcessedEvent).values(
-        event_id=event_id[:64], team_id=team_id, received_at=now
+        event_id=event_id, team_id=team_id, received_at=now
     )
     result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["event_id"]))
-    return affected(result) > 0
+    if affected(result):
+        return EventStart.NEW
+    retaken = await session.execute(
+        update(ProcessedEvent)
+        .where(
+            ProcessedEvent.event_id == event_id,
+            ProcessedEvent.completed_at.is_(None),
+            ProcessedEvent.received_at < now - stale_after,
+        )
+        .values(received_at=now)
+    )
+    if affected(retaken):
+        return EventStart.RETAKEN
+    completed = await session.execute(
+        select(ProcessedEvent.completed_at).where(ProcessedEvent.event_id == event_id)
+    )
+    return EventStart.DONE if completed.scalar_one_or_none() else EventStart.IN_FLIGHT
+
+
+async def abandon_event(session: AsyncSession, event_id: str) -> None:
+    """Our attempt failed: let the next delivery of this event through at once."""
+    await session.execute(
+        update(ProcessedEvent)
+        .where(ProcessedEvent.event_id == event_id[:64], ProcessedEvent.completed_at.is_(None))
+        .values(received_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    )
+
+
+async def complete_event(session: AsyncSession, event_id: str, now: dt.datetime) -> None:
+    await session.execute(
+        update(ProcessedEvent)
+        .where(ProcessedEvent.event_id == event_id[:64])
+        .values(completed_at=now)
+    )
 
 
 async def forget_events_before(session: AsyncSession, cutoff: dt.datetime) -> int:

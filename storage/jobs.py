@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import affected
@@ -25,10 +25,11 @@ def _claimable(now: dt.datetime) -> ColumnElement[bool]:
 
 
 async def claim_due_batch(
-    session: AsyncSession, now: dt.datetime, lease: dt.timedelta, limit: int = 200
+    session: AsyncSession, now: dt.datetime, lease: dt.timedelta, token: str, limit: int = 200
 ) -> list[tuple[int, int]]:
-    """Claim up to `limit` due prompts in one statement: replica-safe (Postgres rows are taken
-    with FOR UPDATE SKIP LOCKED, SQLite has a single writer), returns (workspace_id, id)."""
+    """Claim up to `limit` due prompts in one statement, under `token`: replica-safe (Postgres
+    rows are taken with FOR UPDATE SKIP LOCKED, SQLite has a single writer); returns
+    (workspace_id, id) pairs."""
     candidates = (
         select(Prompt.id)
         .join(
@@ -45,7 +46,12 @@ async def claim_due_batch(
     result = await session.execute(
         update(Prompt)
         .where(Prompt.id.in_(candidates.scalar_subquery()), _claimable(now))
-        .values(state=PromptState.SENDING, lease_until=now + lease, attempts=Prompt.attempts + 1)
+        .values(
+            state=PromptState.SENDING,
+            lease_until=now + lease,
+            attempts=Prompt.attempts + 1,
+            claim_token=token,
+        )
         .returning(Prompt.workspace_id, Prompt.id)
         .execution_options(synchronize_session=False)
     )
@@ -77,3 +83,50 @@ async def runs_to_close(
         .limit(limit)
     )
     return [(w, r) for w, r in rows]
+
+
+async def keep_claims(session: AsyncSession, token: str, until: dt.datetime) -> int:
+    """Extend the lease of every prompt still held under `token` (a live sender's heartbeat:
+    a prompt waiting for a rate-limit slot is never taken over by another replica)."""
+    result = await session.execute(
+        update(Prompt)
+        .where(Prompt.claim_token == token, Prompt.state == PromptState.SENDING)
+        .values(lease_until=until)
+    )
+    return affected(result)
+
+
+async def publishing_due(
+    session: AsyncSession, requested_before: dt.datetime, now: dt.datetime, limit: int = 100
+) -> list[tuple[str, int, int]]:
+    """Summaries and thread replies still to be posted or updated that nobody holds (left
+    over by a crash or a lost race), oldest request first: ("summary", workspace_id, run_id)
+    or ("reply", workspace_id, prompt_id). One statement, so an idle tick stays cheap."""
+    summaries = (
+        select(literal("summary").label("kind"), Run.workspace_id, Run.id, Run.summary_requested_at)
+        .join(Workspace, Workspace.id == Run.workspace_id)
+        .where(
+            Workspace.active.is_(True),
+            Run.summary_requested_at < requested_before,
+            or_(Run.summary_lease_until.is_(None), Run.summary_lease_until < now),
+        )
+    )
+    replies = (
+        select(
+            literal("reply").label("kind"),
+            Prompt.workspace_id,
+            Prompt.id,
+            Prompt.reply_requested_at,
+        )
+        .join(Workspace, Workspace.id == Prompt.workspace_id)
+        .where(
+            Workspace.active.is_(True),
+            Prompt.reply_requested_at < requested_before,
+            or_(Prompt.reply_lease_until.is_(None), Prompt.reply_lease_until < now),
+        )
+    )
+    both = union_all(summaries, replies).subquery()
+    rows = await session.execute(
+        select(both.c.kind, both.c.workspace_id, both.c.id).order_by(both.c[3]).limit(limit)
+    )
+    return [(str(k), int(w), int(i)) for k, w, i in rows]

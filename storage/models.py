@@ -248,7 +248,7 @@ class Run(Base):
         same_workspace("standup_id", "standup"),
         CheckConstraint("state IN ('open', 'closed')", name="state_known"),
         Index("ix_run_due_close", "state", "close_at"),
-        Index("ix_run_summary_dirty", "summary_dirty", "summary_lease_until"),
+        Index("ix_run_summary_requested", "summary_requested_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -264,9 +264,10 @@ class Run(Base):
     # Set just before the summary is posted: while summary_ts is still unknown, a post may
     # have reached Slack before its poster died, so the channel is searched before a repost.
     summary_posting_at: Mapped[dt.datetime | None] = mapped_column()
-    # The summary must be re-rendered (an answer, a skip, a close): durable, so a refresh
-    # lost to a crash is done by the next scheduler tick.
-    summary_dirty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the summary last needed re-rendering (an answer, a skip, a close); cleared once a
+    # render at least that recent is in Slack. Durable: a refresh lost to a crash is done by
+    # the next scheduler tick.
+    summary_requested_at: Mapped[dt.datetime | None] = mapped_column()
     close_at: Mapped[dt.datetime] = mapped_column()
     closed_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -286,7 +287,7 @@ class Prompt(Base):
             name="state_known",
         ),
         Index("ix_prompt_due", "state", "due_at"),
-        Index("ix_prompt_reply_due", "reply_due", "reply_lease_until"),
+        Index("ix_prompt_reply_requested", "reply_requested_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -310,9 +311,9 @@ class Prompt(Base):
     dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     reply_ts: Mapped[str | None] = mapped_column(String(32))
-    # The answer's thread reply must be posted (or updated): durable, claimed under a lease,
-    # with the same "may have reached Slack" marker as the DM.
-    reply_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the answer's thread reply last needed posting or updating; cleared once it is in
+    # Slack. Claimed under a lease, with the same "may have reached Slack" marker as the DM.
+    reply_requested_at: Mapped[dt.datetime | None] = mapped_column()
     reply_lease_until: Mapped[dt.datetime | None] = mapped_column()
     reply_posting_at: Mapped[dt.datetime | None] = mapped_column()
     sent_at: Mapped[dt.datetime | None] = mapped_column()

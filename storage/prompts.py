@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select, update
+from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import affected, upsert
@@ -139,17 +139,42 @@ async def set_prompt_state(
     state: PromptState,
     *,
     from_states: Sequence[PromptState],
+    held_by: str | None = None,
     **values: Any,
 ) -> bool:
-    """Compare-and-set a prompt's state; False if it was not in one of `from_states`."""
+    """Compare-and-set a prompt's state; False if it was not in one of `from_states` (or, with
+    `held_by`, if that claim no longer holds it)."""
+    conditions = [
+        Prompt.workspace_id == workspace_id,
+        Prompt.id == prompt_id,
+        Prompt.state.in_(list(from_states)),
+    ]
+    if held_by is not None:
+        conditions.append(Prompt.claim_token == held_by)
+    result = await session.execute(update(Prompt).where(*conditions).values(state=state, **values))
+    return affected(result) > 0
+
+
+async def mark_posting(
+    session: AsyncSession,
+    workspace_id: int,
+    prompt_id: int,
+    *,
+    claim_token: str,
+    now: dt.datetime,
+    lease: dt.timedelta,
+) -> bool:
+    """Last step before chat.postMessage: check the claim still holds and note that the DM
+    may reach Slack from now on (until its ts is recorded). False: another replica has it."""
     result = await session.execute(
         update(Prompt)
         .where(
             Prompt.workspace_id == workspace_id,
             Prompt.id == prompt_id,
-            Prompt.state.in_(list(from_states)),
+            Prompt.claim_token == claim_token,
+            Prompt.state == PromptState.SENDING,
         )
-        .values(state=state, **values)
+        .values(posting_at=now, lease_until=now + lease)
     )
     return affected(result) > 0
 
@@ -192,19 +217,72 @@ async def record_sent(
             message_ts=message_ts,
             sent_at=now,
             lease_until=None,
+            claim_token=None,
             error=None,
         )
     )
     return (await session.execute(select(Prompt.state).where(*where))).scalar_one_or_none()
 
 
-async def set_reply_ts(
-    session: AsyncSession, workspace_id: int, prompt_id: int, reply_ts: str
+async def claim_reply(
+    session: AsyncSession, workspace_id: int, prompt_id: int, now: dt.datetime, lease: dt.timedelta
+) -> PromptView | None:
+    """Take an answer's thread reply for posting or updating (by lease); None when another
+    replica holds it or when nothing is pending."""
+    result = await session.execute(
+        update(Prompt)
+        .where(
+            Prompt.workspace_id == workspace_id,
+            Prompt.id == prompt_id,
+            Prompt.reply_requested_at.is_not(None),
+            or_(Prompt.reply_lease_until.is_(None), Prompt.reply_lease_until < now),
+        )
+        .values(reply_lease_until=now + lease)
+    )
+    if not affected(result):
+        return None
+    stmt = _prompt_view_query(workspace_id).where(Prompt.id == prompt_id)
+    row = (await session.execute(stmt.execution_options(populate_existing=True))).first()
+    return PromptView(row[0], row[1], row[2], row[3]) if row else None
+
+
+async def mark_reply_posting(
+    session: AsyncSession, workspace_id: int, prompt_id: int, now: dt.datetime
 ) -> None:
     await session.execute(
         update(Prompt)
         .where(Prompt.workspace_id == workspace_id, Prompt.id == prompt_id)
-        .values(reply_ts=reply_ts)
+        .values(reply_posting_at=now)
+    )
+
+
+async def record_reply(
+    session: AsyncSession,
+    workspace_id: int,
+    prompt_id: int,
+    reply_ts: str,
+    rendered_for: dt.datetime | None,
+) -> None:
+    """The reply is in Slack as rendered for `rendered_for`; a newer edit stays pending."""
+    await session.execute(
+        update(Prompt)
+        .where(Prompt.workspace_id == workspace_id, Prompt.id == prompt_id)
+        .values(
+            reply_ts=reply_ts,
+            reply_lease_until=None,
+            reply_requested_at=case(
+                (Prompt.reply_requested_at == rendered_for, None),
+                else_=Prompt.reply_requested_at,
+            ),
+        )
+    )
+
+
+async def release_reply(session: AsyncSession, workspace_id: int, prompt_id: int) -> None:
+    await session.execute(
+        update(Prompt)
+        .where(Prompt.workspace_id == workspace_id, Prompt.id == prompt_id)
+        .values(reply_lease_until=None)
     )
 
 
@@ -265,7 +343,11 @@ async def save_answers(
     await session.execute(
         update(Prompt)
         .where(Prompt.workspace_id == workspace_id, Prompt.id == view.prompt.id)
-        .values(state=PromptState.ANSWERED, answered_at=func.coalesce(Prompt.answered_at, now))
+        .values(
+            state=PromptState.ANSWERED,
+            answered_at=func.coalesce(Prompt.answered_at, now),
+            reply_requested_at=now,
+        )
     )
     await session.flush()
     return edited

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import affected, upsert
@@ -57,30 +57,76 @@ async def get_run(session: AsyncSession, workspace_id: int, run_id: int) -> Run 
     ).scalar_one_or_none()
 
 
-async def claim_summary_post(
+async def request_summary(
+    session: AsyncSession, workspace_id: int, run_id: int, now: dt.datetime
+) -> None:
+    """The summary must show what changed: whoever publishes next renders it anew."""
+    await session.execute(
+        update(Run)
+        .where(Run.workspace_id == workspace_id, Run.id == run_id)
+        .values(summary_requested_at=now)
+    )
+
+
+async def claim_summary(
     session: AsyncSession, workspace_id: int, run_id: int, now: dt.datetime, lease: dt.timedelta
-) -> bool:
-    """Only one worker posts a run's summary message: a lease taken by compare-and-set."""
+) -> Run | None:
+    """Take the run's summary for posting or updating (one replica at a time, by lease);
+    None when another holds it or when it is posted and up to date."""
     result = await session.execute(
         update(Run)
         .where(
             Run.workspace_id == workspace_id,
             Run.id == run_id,
-            Run.summary_ts.is_(None),
+            or_(Run.summary_ts.is_(None), Run.summary_requested_at.is_not(None)),
             or_(Run.summary_lease_until.is_(None), Run.summary_lease_until < now),
         )
         .values(summary_lease_until=now + lease)
     )
-    return affected(result) > 0
+    return await get_run(session, workspace_id, run_id) if affected(result) else None
 
 
-async def set_summary_ts(
-    session: AsyncSession, workspace_id: int, run_id: int, ts: str | None
+async def mark_summary_posting(
+    session: AsyncSession, workspace_id: int, run_id: int, now: dt.datetime
 ) -> None:
+    """From here until its ts is recorded, the summary may be in Slack without us knowing."""
     await session.execute(
         update(Run)
         .where(Run.workspace_id == workspace_id, Run.id == run_id)
-        .values(summary_ts=ts, summary_lease_until=None)
+        .values(summary_posting_at=now)
+    )
+
+
+async def record_summary(
+    session: AsyncSession,
+    workspace_id: int,
+    run_id: int,
+    ts: str,
+    rendered_for: dt.datetime | None,
+) -> None:
+    """The summary is in Slack as of the request it was rendered for; a newer request (an
+    answer that came in meanwhile) stays pending. Releases the lease."""
+    await session.execute(
+        update(Run)
+        .where(Run.workspace_id == workspace_id, Run.id == run_id)
+        .values(
+            summary_ts=ts,
+            summary_lease_until=None,
+            summary_requested_at=case(
+                (Run.summary_requested_at == rendered_for, None),
+                else_=Run.summary_requested_at,
+            )
+            if rendered_for is not None
+            else Run.summary_requested_at,
+        )
+    )
+
+
+async def release_summary(session: AsyncSession, workspace_id: int, run_id: int) -> None:
+    await session.execute(
+        update(Run)
+        .where(Run.workspace_id == workspace_id, Run.id == run_id)
+        .values(summary_lease_until=None)
     )
 
 
@@ -90,6 +136,6 @@ async def claim_run_close(
     result = await session.execute(
         update(Run)
         .where(Run.workspace_id == workspace_id, Run.id == run_id, Run.state == RunState.OPEN)
-        .values(state=RunState.CLOSED, closed_at=now)
+        .values(state=RunState.CLOSED, closed_at=now, summary_requested_at=now)
     )
     return affected(result) > 0

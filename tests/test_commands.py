@@ -386,3 +386,43 @@ async def test_unknown_actions_and_odd_payloads_are_not_500(
     await slack.wait_idle(quiet=0.3)
     slack.assert_not_called("views.open")
     slack.assert_not_called("chat.postMessage")
+
+
+# --- hostile and escaped command text (issue 8, items 3 and 4) -----------------------------------
+
+
+async def test_slack_escaped_text_is_read_once_so_ampersands_in_names_work(
+    env: tuple[RunningApp, FakeSlack],
+) -> None:
+    """Slack sends `/standup run R&D` as `run R&amp;D`; the name must match "R&D", and a reply
+    that quotes it shows it escaped exactly once."""
+    app, _slack = env
+    await _create(app, ALICE, "R&D <core>", [ALICE])
+    reply = await _reply(app, ALICE, "run R&amp;D &lt;core&gt;")
+    assert "Started *R&amp;D &lt;core&gt;*" in reply.body["text"], reply.body
+    missing = await _reply(app, ALICE, "pause R&amp;D labs")
+    assert "*R&amp;D labs*" in missing.body["text"] and "&amp;amp;" not in missing.body["text"]
+
+
+async def test_a_hostile_owners_command_costs_milliseconds_and_is_answered(
+    env: tuple[RunningApp, FakeSlack],
+) -> None:
+    """Parsing `owners <name> add|remove @user` once took time growing with the square of the
+    whitespace: 40,000 spaces held every workspace's requests for 11 s."""
+    import time
+
+    app, _slack = env
+    await _create(app, ALICE, "Daily", [ALICE])
+    started = time.perf_counter()
+    status, body = await app.requests.command(
+        ALICE, "owners Daily" + " " * 40_000 + "add <@U0BOB0001>", channel_id=COMMAND_CHANNEL
+    )
+    elapsed = time.perf_counter() - started
+    assert status == 200 and "too long" in json.loads(body)["text"], body
+    assert elapsed < 1.0, f"a hostile command took {elapsed:.2f}s"
+    # Within the length cap, the worst shape for the old regex is parsed by tokens at once.
+    started = time.perf_counter()
+    crafted = "owners " + "a " * 300 + "add" + " " * 300 + "<@U0BOB0001>"
+    reply = await _reply(app, ALICE, crafted[:1000])
+    assert time.perf_counter() - started < 1.0
+    assert "no standup called" in reply.body["text"]

@@ -36,6 +36,9 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "conversations.info": {"channels:read", "groups:read"},
     "conversations.join": {"channels:join"},
     "users.info": {"users:read"},
+    # Looking for our own messages after a crash: in DMs (prompts) and channels (summaries).
+    "conversations.history": {"im:history", "channels:history", "groups:history"},
+    "conversations.replies": {"channels:history", "groups:history"},
 }
 # The slash command needs its own scope; it is no Web API call.
 SCOPES_WITHOUT_CALLS = {"commands"}

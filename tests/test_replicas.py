@@ -298,6 +298,12 @@ async def test_a_replica_killed_mid_fan_out_is_finished_by_the_other_after_the_l
 
         lease = PROMPT_LEASE.total_seconds()
         await eventually(everyone_prompted, "every participant's prompt", lease + 25, (survivor,))
+
+        async def all_recorded() -> bool:
+            return {p.state for p in (await prompt_rows(database_url)).values()} == {"sent"}
+
+        # DMs the victim had in flight count as prompted before the survivor has recorded them.
+        await eventually(all_recorded, "every prompt recorded as sent", 30, (survivor,))
         await survivor_slack.wait_idle(quiet=1.5)
 
         dms = Counter(user_of(c) for c in prompt_dms(*slacks))

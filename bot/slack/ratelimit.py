@@ -38,6 +38,8 @@ METHOD_LIMITS: dict[str, Limit] = {
     "conversations.open": TIER_3,
     "conversations.info": TIER_3,
     "conversations.join": TIER_3,
+    "conversations.history": TIER_3,
+    "conversations.replies": TIER_3,
     "users.info": TIER_4,
     # views.open / views.push are not shaped: their trigger_id dies 3 s after the click, so
     # queueing them would only turn a possible 429 into a certain expired_trigger_id.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -22,7 +23,7 @@ from handlers.slack.context import SERVICES_KEY
 log = structlog.get_logger("asyncstand.app")
 
 SORRY = "Something went wrong on our side. Nothing you entered was lost — please try again."
-FEATURES = (commands, forms, checkins, lifecycle)
+INTERACTIVE = (commands, forms, checkins)
 
 
 def sorry_response(body: dict[str, Any]) -> BoltResponse:
@@ -44,15 +45,56 @@ def _drop_token_precedence_warning(record: logging.LogRecord) -> bool:
     return "`token` will be unused" not in record.getMessage()
 
 
-def build_bolt(services: Services) -> AsyncApp:
-    """The Bolt app with our middleware and every feature's listeners."""
+@dataclass(frozen=True)
+class SlackApps:
+    """Two Bolt apps on one signing secret. Interactive requests (commands, buttons, forms)
+    are acknowledged first and handled after. Events are handled before the 200 goes back, so
+    a delivery whose handler died gets no 200 and Slack retries it (see bot.events)."""
+
+    interactive: AsyncApp
+    events: AsyncApp
+
+    def for_content_type(self, content_type: str) -> AsyncApp:
+        """Slack posts events as JSON and everything else as a form."""
+        return self.events if content_type == "application/json" else self.interactive
+
+
+def build_bolt(services: Services) -> SlackApps:
+    """The Bolt apps with our middleware and every feature's listeners."""
+    interactive = _app(services, process_before_response=False)
+    events_app = _app(services, process_before_response=True)
+
+    async def on_error(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None
+    ) -> BoltResponse | None:
+        log.error("listener_failed", error_type=type(error).__name__, exc_info=error)
+        if response is not None:  # not acknowledged yet: answer Slack with a message
+            return sorry_response(body)
+        return None
+
+    async def on_event_error(error: Exception) -> None:
+        # No response of ours: the status stays 500, so Slack delivers the event again.
+        if isinstance(error, events.StillInFlight):
+            log.info("event_still_in_flight", event_id=str(error))
+            return
+        log.error("event_listener_failed", error_type=type(error).__name__, exc_info=error)
+
+    interactive.error(on_error)
+    events_app.error(on_event_error)
+    for feature in INTERACTIVE:
+        feature.register(interactive)
+    lifecycle.register(events_app)
+    return SlackApps(interactive, events_app)
+
+
+def _app(services: Services, *, process_before_response: bool) -> AsyncApp:
     settings = services.settings
     token = settings.slack_bot_token
     bolt_kwargs: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret,
         "client": services.slack.client(token),
         "raise_error_for_unhandled_request": False,
-        "process_before_response": False,
+        "process_before_response": process_before_response,
     }
     if not token:  # multi-workspace: the bot token comes from our encrypted installations
         bolt_kwargs["authorize"] = _authorize(services)
@@ -70,32 +112,7 @@ def build_bolt(services: Services) -> AsyncApp:
         ):
             await next()
 
-    async def drop_duplicate_events(
-        body: dict[str, Any], next: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
-        """Slack retries events it thinks failed; act on each event id once."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await events.first_delivery(
-            services, str(event_id), body.get("team_id")
-        ):
-            log.info("duplicate_event_ignored", event_id=event_id)
-            return BoltResponse(status=200, body="")
-        await next()
-        return None
-
-    async def on_error(
-        error: Exception, body: dict[str, Any], response: BoltResponse | None
-    ) -> BoltResponse | None:
-        log.error("listener_failed", error_type=type(error).__name__, exc_info=error)
-        if response is not None:  # not acknowledged yet: answer Slack with a message
-            return sorry_response(body)
-        return None
-
     app.middleware(with_services)
-    app.middleware(drop_duplicate_events)
-    app.error(on_error)
-    for feature in FEATURES:
-        feature.register(app)
     return app
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 # Far beyond any real command (names are at most 80 characters); longer text is refused
 # before anything else looks at it.
 MAX_TEXT = 1000
-QUOTES = "\"'“”"
+QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "„": "“", "«": "»"}
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -38,7 +38,7 @@ def parse(text: str | None) -> CommandText:
     if not parts:
         return CommandText("help", "")
     argument = parts[1].strip() if len(parts) > 1 else ""
-    if len(argument) >= 2 and argument[0] == argument[-1] and argument[0] in QUOTES:
+    if len(argument) >= 2 and QUOTE_PAIRS.get(argument[0]) == argument[-1]:
         argument = argument[1:-1].strip()
     return CommandText(parts[0].casefold(), argument)
 

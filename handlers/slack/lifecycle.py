@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+
 import structlog
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 
-from bot import standups, workspaces
+from bot import events, standups, workspaces
 from bot.slack.gateway import error_code
 from bot.views.home import home_view
 from bot.views.messages import list_items
@@ -18,9 +21,39 @@ log = structlog.get_logger("asyncstand.handlers")
 
 
 def register(app: AsyncApp) -> None:
-    app.event("app_home_opened")(on_home_opened)
-    app.event("app_uninstalled")(on_uninstalled)
-    app.event("tokens_revoked")(on_tokens_revoked)
+    """Register on the events app, which handles an event before answering Slack."""
+    app.event("app_home_opened")(once(on_home_opened))
+    app.event("app_uninstalled")(once(on_uninstalled))
+    app.event("tokens_revoked")(once(on_tokens_revoked))
+
+
+Listener = Callable[[AsyncArgs], Awaitable[None]]
+
+
+def once(listener: Listener) -> Listener:
+    """Act on each event once: a delivery already handled (or being handled right now) is
+    ignored; one whose earlier attempt died is handled; success is recorded at the end, so an
+    failed attempt is left to Slack's retry."""
+
+    @functools.wraps(listener)
+    async def handled_once(args: AsyncArgs) -> None:
+        body = args.body
+        event_id = str(body.get("event_id") or "")
+        services = services_of(args.context)
+        if not event_id:
+            await listener(args)
+            return
+        if not await events.begin(services, event_id, body.get("team_id")):
+            log.info("duplicate_event_ignored", event_id=event_id)
+            return
+        try:
+            await listener(args)
+        except Exception:
+            await events.abandon(services, event_id)
+            raise
+        await events.complete(services, event_id)
+
+    return handled_once
 
 
 async def on_home_opened(args: AsyncArgs) -> None:

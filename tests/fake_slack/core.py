@@ -348,7 +348,8 @@ class FakeSlackCore:
 
     # ------------------------------------------------------------------ internals
     def _next_ts(self) -> str:
-        self._ts += 100
+        # Like Slack's: the wall clock in microseconds, strictly increasing.
+        self._ts = max(self._ts + 100, time.time_ns() // 1000)
         return f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
 
     @staticmethod

@@ -22,7 +22,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("claim_token", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("posting_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(
-            sa.Column("reply_due", sa.Boolean(), server_default=sa.false(), nullable=False)
+            sa.Column("reply_requested_at", sa.DateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
             sa.Column("reply_lease_until", sa.DateTime(timezone=True), nullable=True)
@@ -30,15 +30,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("reply_posting_at", sa.DateTime(timezone=True), nullable=True)
         )
-        batch_op.create_index("ix_prompt_reply_due", ["reply_due", "reply_lease_until"])
+        batch_op.create_index("ix_prompt_reply_requested", ["reply_requested_at"])
     with op.batch_alter_table("run", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("summary_posting_at", sa.DateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
-            sa.Column("summary_dirty", sa.Boolean(), server_default=sa.false(), nullable=False)
+            sa.Column("summary_requested_at", sa.DateTime(timezone=True), nullable=True)
         )
-        batch_op.create_index("ix_run_summary_dirty", ["summary_dirty", "summary_lease_until"])
+        batch_op.create_index("ix_run_summary_requested", ["summary_requested_at"])
     with op.batch_alter_table("processed_event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True))
     # Events recorded before this revision were handled the old way: count them as done.
@@ -57,13 +57,13 @@ def downgrade() -> None:
     with op.batch_alter_table("processed_event", schema=None) as batch_op:
         batch_op.drop_column("completed_at")
     with op.batch_alter_table("run", schema=None) as batch_op:
-        batch_op.drop_index("ix_run_summary_dirty")
-        batch_op.drop_column("summary_dirty")
+        batch_op.drop_index("ix_run_summary_requested")
+        batch_op.drop_column("summary_requested_at")
         batch_op.drop_column("summary_posting_at")
     with op.batch_alter_table("prompt", schema=None) as batch_op:
-        batch_op.drop_index("ix_prompt_reply_due")
+        batch_op.drop_index("ix_prompt_reply_requested")
         batch_op.drop_column("reply_posting_at")
         batch_op.drop_column("reply_lease_until")
-        batch_op.drop_column("reply_due")
+        batch_op.drop_column("reply_requested_at")
         batch_op.drop_column("posting_at")
         batch_op.drop_column("claim_token")
