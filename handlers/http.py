@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
 from bot.metrics import Metrics
 from bot.runtime import Services
 from bot.slack.ratelimit import RedisLimiter
+from handlers import slack_request
 from handlers.install import build_oauth_flow
 from handlers.slack import SORRY
 
@@ -49,32 +51,49 @@ def build_web(services: Services, bolt: AsyncApp, metrics: Metrics) -> web.Appli
 
         async def install(request: web.Request) -> web.Response:
             return await to_aiohttp_response(
-                await flow.handle_installation(await to_bolt_request(request))
+                await flow.handle_installation(_browser_request(request))
             )
 
         async def oauth_redirect(request: web.Request) -> web.Response:
-            return await to_aiohttp_response(
-                await flow.handle_callback(await to_bolt_request(request))
-            )
+            return await to_aiohttp_response(await flow.handle_callback(_browser_request(request)))
 
         app.router.add_get("/slack/install", install)
         app.router.add_get("/slack/oauth_redirect", oauth_redirect)
     return app
 
 
-def _slack_events(bolt: AsyncApp, signing_secret: str) -> Handler:
-    verifier = SignatureVerifier(signing_secret)
+# --- Slack's requests -------------------------------------------------------------------------
 
+
+def _single_header(request: web.Request, name: str) -> str | None:
+    """A header sent exactly once (a repeated signature header is as good as none)."""
+    values = request.headers.getall(name, [])
+    return values[0] if len(values) == 1 else None
+
+
+def _slack_events(bolt: AsyncApp, signing_secret: str) -> Handler:
     async def slack_events(request: web.Request) -> web.Response:
-        body = await request.text()
-        try:
-            bolt_request = AsyncBoltRequest(
-                body=body, query=request.query_string, headers=dict(request.headers)
-            )
-        except Exception:  # unparseable payload: 401 if unsigned, else 400 — never a 500
-            if not verifier.is_valid_request(body, dict(request.headers)):
-                return web.json_response({"error": "invalid request signature"}, status=401)
-            return web.json_response({"error": "malformed request body"}, status=400)
+        checked = slack_request.read_request(
+            signing_secret,
+            timestamp=_single_header(request, "X-Slack-Request-Timestamp"),
+            signature=_single_header(request, "X-Slack-Signature"),
+            content_type=request.headers.get("Content-Type"),
+            raw=await request.read(),
+            now=time.time(),
+        )
+        if isinstance(checked, slack_request.Refused):
+            log.info("slack_request_refused", status=checked.status, reason=checked.reason)
+            return web.json_response({"error": checked.reason}, status=checked.status)
+        headers = _headers(request)
+        headers["content-type"] = checked.media_type
+        bolt_request = AsyncBoltRequest(
+            body=checked.text, query=request.query_string, headers=headers
+        )
+        # Bolt verifies the signature again over the same text, but reads the body with its own
+        # looser parser (a slash command whose text contains "payload" comes out empty): it gets
+        # the body exactly as it was checked.
+        bolt_request.body = checked.body
+        bolt_request.context = build_async_context(AsyncBoltContext(), checked.body)
         bolt_response = await bolt.async_dispatch(bolt_request)
         if bolt_response.status >= 500:
             bolt_response = BoltResponse(
@@ -119,6 +138,17 @@ def _metrics_route(metrics: Metrics) -> Handler:
 
 async def install_not_available(_: web.Request) -> web.Response:
     return web.Response(status=404, text=NOT_INSTALLABLE)
+
+
+def _browser_request(request: web.Request) -> AsyncBoltRequest:
+    """What Bolt's OAuth flow reads from a browser's GET: query and headers, never a body
+    (so no body, in whatever bytes or charset, is ever decoded)."""
+    return AsyncBoltRequest(body="", query=request.query_string, headers=_headers(request))
+
+
+def _headers(request: web.Request) -> dict[str, str | Sequence[str]]:
+    """The request's headers for Bolt, lower-cased, repeated ones (Cookie) kept whole."""
+    return {name.lower(): request.headers.getall(name) for name in set(request.headers.keys())}
 
 
 def _observe(metrics: Metrics) -> Middleware:
