@@ -20,7 +20,8 @@ from sqlalchemy import text
 from bot.metrics import Metrics
 from bot.runtime import Services
 from bot.slack.ratelimit import RedisLimiter
-from handlers import slack_request
+from bot.views.pages import PAGE_CSP
+from handlers import slack_request, web_policy
 from handlers.install import build_oauth_flow
 from handlers.slack import SORRY
 
@@ -36,7 +37,8 @@ NOT_INSTALLABLE = (
 def build_web(services: Services, bolt: AsyncApp, metrics: Metrics) -> web.Application:
     """Routes for this process's role: a worker serves only health and metrics."""
     settings = services.settings
-    app = web.Application(client_max_size=1024 * 1024, middlewares=[_observe(metrics)])
+    middlewares = [security_headers, _observe(metrics)]
+    app = web.Application(client_max_size=1024 * 1024, middlewares=middlewares)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", _readyz(services))
     app.router.add_get("/metrics", _metrics_route(metrics))
@@ -50,12 +52,12 @@ def build_web(services: Services, bolt: AsyncApp, metrics: Metrics) -> web.Appli
         flow = build_oauth_flow(services)
 
         async def install(request: web.Request) -> web.Response:
-            return await to_aiohttp_response(
-                await flow.handle_installation(_browser_request(request))
-            )
+            bolt_response = await flow.handle_installation(_browser_request(request))
+            return _lax_cookies(await to_aiohttp_response(bolt_response))
 
         async def oauth_redirect(request: web.Request) -> web.Response:
-            return await to_aiohttp_response(await flow.handle_callback(_browser_request(request)))
+            bolt_response = await flow.handle_callback(_browser_request(request))
+            return _lax_cookies(await to_aiohttp_response(bolt_response))
 
         app.router.add_get("/slack/install", install)
         app.router.add_get("/slack/oauth_redirect", oauth_redirect)
@@ -149,6 +151,35 @@ def _browser_request(request: web.Request) -> AsyncBoltRequest:
 def _headers(request: web.Request) -> dict[str, str | Sequence[str]]:
     """The request's headers for Bolt, lower-cased, repeated ones (Cookie) kept whole."""
     return {name.lower(): request.headers.getall(name) for name in set(request.headers.keys())}
+
+
+def _lax_cookies(response: web.Response) -> web.Response:
+    """Bolt's state cookie is Secure, HttpOnly, Path=/; it is also SameSite=Lax: sent on the
+    top-level redirect back from Slack, never on another site's subrequests or POSTs."""
+    for morsel in response.cookies.values():
+        morsel["samesite"] = "Lax"
+    return response
+
+
+# --- every response ---------------------------------------------------------------------------
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """CSP, nosniff, no framing, no referrer, no caching: on every response, errors included
+    (our HTML pages get their own CSP, which allows exactly their stylesheet)."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _secure(exc)
+        raise
+    _secure(response)
+    return response
+
+
+def _secure(response: web.StreamResponse) -> None:
+    for name, value in web_policy.security_headers(response.content_type, PAGE_CSP).items():
+        response.headers.setdefault(name, value)
 
 
 def _observe(metrics: Metrics) -> Middleware:
