@@ -12,12 +12,15 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, planning, runs
+from bot import events, planning, runs, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.runtime import Services
 
 log = structlog.get_logger("asyncstand.scheduler")
+
+# Expired OAuth states are swept at most this often (per process).
+OAUTH_STATE_SWEEP_EVERY = dt.timedelta(minutes=1)
 
 
 class Worker:
@@ -29,6 +32,7 @@ class Worker:
         self.delivery = Delivery(services, self.metrics)
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
+        self._states_swept_at: dt.datetime | None = None
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
@@ -85,5 +89,17 @@ class Worker:
         await planning.plan_due(services, services.clock())
         await self.delivery.expire_overdue()
         await events.forget_old(services)
+        await self._sweep_oauth_states()
         await self.delivery.send_due()
         await runs.close_due(services, self.metrics)
+
+    async def _sweep_oauth_states(self) -> None:
+        """Drop expired OAuth states, at most once a minute (by the services' clock)."""
+        now = self.services.clock()
+        last = self._states_swept_at
+        if last is not None and abs(now - last) < OAUTH_STATE_SWEEP_EVERY:
+            return
+        self._states_swept_at = now
+        dropped = await workspaces.forget_expired_oauth_states(self.services)
+        if dropped:
+            log.info("oauth_states_expired", count=dropped)

@@ -3,14 +3,17 @@
 - Every response carries security headers (one middleware); the install pages' CSP allows no
   script and exactly their own stylesheet, by the SHA-256 of its text.
 - Bolt's OAuth state cookie is SameSite=Lax (and still Secure, HttpOnly, Path=/).
+- Expired OAuth states are swept by the scheduler (at most once a minute).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import hashlib
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from http.cookies import SimpleCookie
@@ -23,7 +26,7 @@ from bot.views.pages import PAGE_CSP
 from handlers.web_policy import API_CSP
 from storage.db import Database
 from storage.models import OAuthState
-from tests.harness import start_app
+from tests.harness import Clock, start_app
 from tests.multi_workspace import STATE_COOKIE, add_to_slack_href, open_install_page, start_multi
 from tests.slack_fake import FakeSlack
 
@@ -163,5 +166,54 @@ async def test_oauth_state_cookie_is_samesite_lax(database_url: str) -> None:
             assert cookie["secure"] and cookie["httponly"] and cookie["path"] == "/"
             assert cookie.value in add_to_slack_href(page)
 
+        finally:
+            await app.stop()
+
+
+# --- expired states are swept -----------------------------------------------------------------
+
+
+async def test_scheduler_sweeps_expired_oauth_states_at_most_once_a_minute(
+    database_url: str,
+) -> None:
+    clock = Clock()
+    async with FakeSlack() as slack:
+        app = await start_multi(database_url, slack, clock=clock)
+        try:
+            first = await open_install_page(app)
+            [row] = await state_rows(database_url)
+            assert row.state == first.state
+
+            # Eleven minutes on, nobody opens the install page again: the scheduler drops it.
+            clock.advance(minutes=11)
+
+            async def swept() -> bool:
+                return await state_rows(database_url) == []
+
+            await eventually(swept, "the expired state to be swept")
+
+            # A live state stays; an expired one waits for the next sweep, a minute later.
+            live = await open_install_page(app)
+            db = Database(database_url)
+            try:
+                async with db.session() as session:
+                    now = clock()
+                    session.add(
+                        OAuthState(
+                            state="expired-" + secrets.token_hex(8),
+                            expires_at=now - dt.timedelta(seconds=1),
+                            created_at=now - dt.timedelta(minutes=10),
+                        )
+                    )
+            finally:
+                await db.dispose()
+            await asyncio.sleep(2.0)  # four ticks of 0.5 s
+            assert len(await state_rows(database_url)) == 2, "swept more often than once a minute"
+            clock.advance(seconds=61)
+
+            async def only_live_left() -> bool:
+                return [r.state for r in await state_rows(database_url)] == [live.state]
+
+            await eventually(only_live_left, "the next sweep a minute later")
         finally:
             await app.stop()
