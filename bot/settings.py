@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=60)
     tz_refresh_hours: int = Field(default=24, ge=1)
     role: Literal["web", "worker", "all"] = "all"
+    trust_proxy_headers: bool = False
+    install_rate_per_minute: int = Field(default=20, ge=1, le=10_000)
 
     @field_validator(
         "slack_signing_secret",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -19,8 +20,8 @@ from sqlalchemy import text
 
 from bot.metrics import Metrics
 from bot.runtime import Services
-from bot.slack.ratelimit import RedisLimiter
-from bot.views.pages import PAGE_CSP
+from bot.slack.ratelimit import Limit, RedisLimiter
+from bot.views.pages import PAGE_CSP, too_many_requests_page
 from handlers import slack_request, web_policy
 from handlers.install import build_oauth_flow
 from handlers.slack import SORRY
@@ -50,8 +51,12 @@ def build_web(services: Services, bolt: AsyncApp, metrics: Metrics) -> web.Appli
         app.router.add_get("/slack/oauth_redirect", install_not_available)
     else:
         flow = build_oauth_flow(services)
+        over_limit = _install_rate_limit(services)
 
         async def install(request: web.Request) -> web.Response:
+            refused = await over_limit(request)
+            if refused is not None:
+                return refused
             bolt_response = await flow.handle_installation(_browser_request(request))
             return _lax_cookies(await to_aiohttp_response(bolt_response))
 
@@ -159,6 +164,36 @@ def _lax_cookies(response: web.Response) -> web.Response:
     for morsel in response.cookies.values():
         morsel["samesite"] = "Lax"
     return response
+
+
+def _install_rate_limit(
+    services: Services,
+) -> Callable[[web.Request], Awaitable[web.Response | None]]:
+    """GET /slack/install stores an OAuth state: at most INSTALL_RATE_PER_MINUTE per client
+    address (per /64 for IPv6), counted in Redis when there is one. None = go ahead."""
+    settings = services.settings
+    per_minute = settings.install_rate_per_minute
+    limit = Limit(rate=per_minute / 60.0, burst=float(per_minute))
+
+    async def over_limit(request: web.Request) -> web.Response | None:
+        address = web_policy.client_address(
+            request.remote,
+            request.headers.getall("X-Forwarded-For", []),
+            trust_proxy=settings.trust_proxy_headers,
+        )
+        wait = await services.slack.limiter.admit(web_policy.install_bucket(address), limit)
+        if wait <= 0:
+            return None
+        retry_after = max(1, math.ceil(wait))
+        log.debug("install_rate_limited", retry_after=retry_after)
+        return web.Response(
+            status=429,
+            text=too_many_requests_page(retry_after),
+            content_type="text/html",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    return over_limit
 
 
 # --- every response ---------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 - Every response carries security headers (one middleware); the install pages' CSP allows no
   script and exactly their own stylesheet, by the SHA-256 of its text.
 - Bolt's OAuth state cookie is SameSite=Lax (and still Secure, HttpOnly, Path=/).
-- Expired OAuth states are swept by the scheduler (at most once a minute).
+- GET /slack/install cannot fill the database: expired states are swept by the scheduler (at
+  most once a minute) and the page is rate-limited per client address (shared through Redis).
 """
 
 from __future__ import annotations
@@ -15,18 +16,23 @@ import hashlib
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from http.cookies import SimpleCookie
+from typing import Any
 
 import aiohttp
+import pytest
 from multidict import CIMultiDictProxy
 from sqlalchemy import select
 
+from bot.settings import Settings, SettingsError, load_settings
+from bot.slack.ratelimit import Limit, LocalLimiter, RedisLimiter
 from bot.views.pages import PAGE_CSP
-from handlers.web_policy import API_CSP
+from handlers.web_policy import API_CSP, client_address, install_bucket
 from storage.db import Database
 from storage.models import OAuthState
-from tests.harness import Clock, start_app
+from tests.harness import SIGNING_SECRET, Clock, start_app
 from tests.multi_workspace import STATE_COOKIE, add_to_slack_href, open_install_page, start_multi
 from tests.slack_fake import FakeSlack
 
@@ -85,6 +91,19 @@ async def eventually(
     while not await condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.1)
+
+
+def _settings(**values: object) -> Settings:
+    return load_settings(
+        slack_signing_secret=SIGNING_SECRET, slack_bot_token="xoxb-1", _env_file=None, **values
+    )
+
+
+def _problem(**values: object) -> str:
+    with pytest.raises(SettingsError) as info:
+        _settings(**values)
+    [problem] = info.value.problems
+    return problem
 
 
 # --- security headers -------------------------------------------------------------------------
@@ -217,3 +236,149 @@ async def test_scheduler_sweeps_expired_oauth_states_at_most_once_a_minute(
             await eventually(only_live_left, "the next sweep a minute later")
         finally:
             await app.stop()
+
+
+# --- rate limit on GET /slack/install ---------------------------------------------------------
+
+
+async def test_install_page_is_rate_limited_per_client_address(database_url: str) -> None:
+    async with FakeSlack() as slack:
+        app = await start_multi(database_url, slack, install_rate_per_minute=3)
+        try:
+            for _ in range(3):
+                status, _, _ = await fetch(app.url + "/slack/install")
+                assert status == 200
+            status, headers, page = await fetch(app.url + "/slack/install")
+            assert status == 429
+            retry_after = int(headers["Retry-After"])
+            assert 1 <= retry_after <= 20  # one token every 20 s at 3 a minute
+            assert "Too many requests" in page and f"{retry_after} second" in page
+            assert_page_headers(headers, page)
+            # Without TRUST_PROXY_HEADERS, X-Forwarded-For is the client's say-so: ignored.
+            status, _, _ = await fetch(
+                app.url + "/slack/install", {"X-Forwarded-For": "203.0.113.9"}
+            )
+            assert status == 429
+            # Refused requests stored nothing, and don't push the wait further out.
+            assert len(await state_rows(database_url)) == 3
+            status, headers, _ = await fetch(app.url + "/slack/install")
+            assert status == 429 and int(headers["Retry-After"]) <= retry_after
+            # Other endpoints are not limited.
+            status, _, _ = await fetch(app.url + "/healthz")
+            assert status == 200
+        finally:
+            await app.stop()
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_limited(database_url: str) -> None:
+    async with FakeSlack() as slack:
+        app = await start_multi(
+            database_url, slack, install_rate_per_minute=2, trust_proxy_headers=True
+        )
+
+        async def status_for(forwarded_for: str) -> int:
+            status, _, _ = await fetch(
+                app.url + "/slack/install", {"X-Forwarded-For": forwarded_for}
+            )
+            return status
+
+        try:
+            assert [await status_for("198.51.100.7") for _ in range(3)] == [200, 200, 429]
+            assert await status_for("198.51.100.8") == 200  # another client
+            # Our proxy appends the address it saw: an entry the client prepends changes nothing.
+            assert await status_for("198.51.100.99, 198.51.100.7") == 429
+            # IPv6 is limited per /64.
+            assert await status_for("2001:db8:1:2::1") == 200
+            assert await status_for("2001:db8:1:2::ffff") == 200
+            assert await status_for("2001:db8:1:2:abcd::1") == 429
+            assert await status_for("2001:db8:1:3::1") == 200
+        finally:
+            await app.stop()
+
+
+async def test_install_rate_limit_is_shared_through_redis(
+    database_url: str, redis_url: str
+) -> None:
+    address = f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::1"  # fresh per run
+    async with FakeSlack() as slack:
+        overrides: dict[str, Any] = {
+            "install_rate_per_minute": 2,
+            "trust_proxy_headers": True,
+            "redis_url": redis_url,
+            "role": "web",
+        }
+        first = await start_multi(database_url, slack, **overrides)
+        second = await start_multi(database_url, slack, **overrides)
+        try:
+            statuses = []
+            for app in (first, second, second):
+                status, _, _ = await fetch(app.url + "/slack/install", {"X-Forwarded-For": address})
+                statuses.append(status)
+            assert statuses == [200, 200, 429]
+        finally:
+            await first.stop()
+            await second.stop()
+
+
+async def test_admission_never_runs_into_debt() -> None:
+    """admit() refuses without taking a token: hammering does not lengthen the wait."""
+    limiter, limit = LocalLimiter(), Limit(rate=10.0, burst=2.0)
+    assert [await limiter.admit("k", limit) for _ in range(2)] == [0.0, 0.0]
+    waits = [await limiter.admit("k", limit) for _ in range(50)]
+    assert all(0.0 < w <= 0.1 for w in waits)
+    await asyncio.sleep(0.12)
+    assert await limiter.admit("k", limit) == 0.0
+    assert await limiter.admit("other", limit) == 0.0
+
+
+async def test_redis_admission_matches_the_local_one(redis_url: str) -> None:
+    first, second = RedisLimiter(redis_url), RedisLimiter(redis_url)
+    key, limit = f"test:admit:{uuid.uuid4().hex}", Limit(rate=10.0, burst=2.0)
+    try:
+        assert [await first.admit(key, limit), await second.admit(key, limit)] == [0.0, 0.0]
+        waits = [await (first, second)[n % 2].admit(key, limit) for n in range(20)]
+        assert all(0.0 < w <= 0.1 for w in waits), waits
+        await asyncio.sleep(0.12)
+        assert await second.admit(key, limit) == 0.0
+        assert 0 < await first._redis.ttl(key) <= 61
+        assert not first.degraded
+    finally:
+        await first._redis.delete(key)
+        await first.close()
+        await second.close()
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trust", "expected"),
+    [
+        ("192.0.2.1", [], False, "192.0.2.1"),
+        ("192.0.2.1", ["198.51.100.7"], False, "192.0.2.1"),
+        ("192.0.2.1", ["198.51.100.7"], True, "198.51.100.7"),
+        ("192.0.2.1", ["10.0.0.1, 198.51.100.7"], True, "198.51.100.7"),
+        ("192.0.2.1", ["10.0.0.1", "198.51.100.7"], True, "198.51.100.7"),
+        ("192.0.2.1", ["198.51.100.7:4711"], True, "198.51.100.7"),
+        ("192.0.2.1", ["[2001:db8::1]:4711"], True, "2001:db8::1"),
+        ("192.0.2.1", ["not an address"], True, "192.0.2.1"),
+        ("192.0.2.1", [" , "], True, "192.0.2.1"),
+        ("::ffff:192.0.2.1", [], False, "192.0.2.1"),
+        (None, [], False, "unknown"),
+    ],
+)
+def test_client_address(peer: str | None, forwarded: list[str], trust: bool, expected: str) -> None:
+    assert client_address(peer, forwarded, trust_proxy=trust) == expected
+
+
+def test_install_bucket_groups_ipv6_by_64() -> None:
+    assert install_bucket("192.0.2.1") == "rl:install:192.0.2.1"
+    assert install_bucket("2001:db8:1:2::1") == install_bucket("2001:db8:1:2:ffff::9")
+    assert install_bucket("2001:db8:1:2::1") == "rl:install:2001:db8:1:2::/64"
+    assert install_bucket("2001:db8:1:3::1") != install_bucket("2001:db8:1:2::1")
+    assert install_bucket("unknown") == "rl:install:unknown"
+
+
+def test_install_limit_settings() -> None:
+    settings = _settings()
+    assert settings.trust_proxy_headers is False
+    assert settings.install_rate_per_minute == 20
+    assert _settings(trust_proxy_headers="true").trust_proxy_headers is True
+    assert _problem(install_rate_per_minute=0).startswith("INSTALL_RATE_PER_MINUTE: ")

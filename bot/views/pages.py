@@ -95,3 +95,12 @@ def failure_page(reason: str) -> str:
         f"<p>{html.escape(message)}</p>"
         '<a class="button" id="try-again" href="/slack/install">Start again</a>',
     )
+
+
+def too_many_requests_page(retry_after: int) -> str:
+    return _page(
+        "Too many requests",
+        "<h1>Too many requests</h1>"
+        f"<p>This address opened the install page too often. Please try again in {retry_after} "
+        f"second{'s' if retry_after != 1 else ''}.</p>",
+    )
