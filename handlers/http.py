@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from bot.metrics import Metrics
 from bot.runtime import Services
+from bot.settings import Settings
 from bot.slack.ratelimit import Limit, RedisLimiter
 from bot.views.pages import PAGE_CSP, too_many_requests_page
 from handlers import slack_request, web_policy
@@ -42,7 +43,11 @@ def build_web(services: Services, bolt: AsyncApp, metrics: Metrics) -> web.Appli
     app = web.Application(client_max_size=1024 * 1024, middlewares=middlewares)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", _readyz(services))
-    app.router.add_get("/metrics", _metrics_route(metrics))
+    metrics_route = _metrics_route(metrics, settings.metrics_token)
+    if settings.metrics_port is None:
+        app.router.add_get("/metrics", metrics_route)
+    else:
+        _serve_metrics_apart(app, settings, metrics_route, middlewares)
     if settings.role == "worker":
         return app
     app.router.add_post("/slack/events", _slack_events(bolt, settings.slack_signing_secret))
@@ -136,11 +141,42 @@ def _readyz(services: Services) -> Handler:
     return readyz
 
 
-def _metrics_route(metrics: Metrics) -> Handler:
-    async def metrics_route(_: web.Request) -> web.Response:
+def _metrics_route(metrics: Metrics, token: str | None) -> Handler:
+    async def metrics_route(request: web.Request) -> web.Response:
+        if token is not None and not web_policy.bearer_matches(
+            request.headers.get("Authorization"), token
+        ):
+            return web.json_response(
+                {"error": "send Authorization: Bearer <METRICS_TOKEN>"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
 
     return metrics_route
+
+
+def _serve_metrics_apart(
+    app: web.Application, settings: Settings, route: Handler, middlewares: list[Middleware]
+) -> None:
+    """METRICS_PORT: /metrics on a listener of its own (started and stopped with the app)."""
+    metrics_app = web.Application(middlewares=middlewares)
+    metrics_app.router.add_get("/metrics", route)
+    runner = web.AppRunner(metrics_app, access_log=None)
+
+    async def start(_: web.Application) -> None:
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.metrics_port).start()
+        log.info("metrics_listening", port=settings.metrics_port)
+
+    async def stop(_: web.Application) -> None:
+        await runner.cleanup()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+
+
+# --- install ----------------------------------------------------------------------------------
 
 
 async def install_not_available(_: web.Request) -> web.Response:

@@ -1,13 +1,15 @@
-"""Pure rules for the HTTP edge: the security headers every response carries, and which address
-a request comes from (and which rate-limit bucket that is)."""
+"""Pure rules for the HTTP edge: the security headers every response carries, which address a
+request comes from (and which rate-limit bucket that is), and the /metrics bearer check."""
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Sequence
 
 __all__ = [
     "API_CSP",
+    "bearer_matches",
     "client_address",
     "install_bucket",
     "security_headers",
@@ -69,3 +71,14 @@ def install_bucket(address: str) -> str:
         network = ipaddress.IPv6Network((parsed, 64), strict=False)
         return f"rl:install:{network}"
     return f"rl:install:{parsed if parsed is not None else address[:64]}"
+
+
+def bearer_matches(authorization: str | None, token: str) -> bool:
+    """Whether an Authorization header is ``Bearer <token>``; compared in constant time."""
+    if not authorization or not token:
+        return False
+    scheme, _, credentials = authorization.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() != "bearer" or not credentials.isascii() or not token.isascii():
+        return False
+    return hmac.compare_digest(credentials.encode("ascii"), token.encode("ascii"))

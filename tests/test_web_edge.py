@@ -5,6 +5,7 @@
 - Bolt's OAuth state cookie is SameSite=Lax (and still Secure, HttpOnly, Path=/).
 - GET /slack/install cannot fill the database: expired states are swept by the scheduler (at
   most once a minute) and the page is rate-limited per client address (shared through Redis).
+- /metrics can require a bearer token (METRICS_TOKEN) and/or move to its own port (METRICS_PORT).
 """
 
 from __future__ import annotations
@@ -13,25 +14,33 @@ import asyncio
 import base64
 import datetime as dt
 import hashlib
+import io
+import logging
 import re
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from http.cookies import SimpleCookie
 from typing import Any
 
 import aiohttp
 import pytest
+import structlog
 from multidict import CIMultiDictProxy
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+from bot import logging as bot_logging
+from bot.logging import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.ratelimit import Limit, LocalLimiter, RedisLimiter
 from bot.views.pages import PAGE_CSP
-from handlers.web_policy import API_CSP, client_address, install_bucket
+from handlers.web_policy import API_CSP, bearer_matches, client_address, install_bucket
 from storage.db import Database
 from storage.models import OAuthState
+from tests.backends import free_port
 from tests.harness import SIGNING_SECRET, Clock, start_app
 from tests.multi_workspace import STATE_COOKIE, add_to_slack_href, open_install_page, start_multi
 from tests.slack_fake import FakeSlack
@@ -382,3 +391,127 @@ def test_install_limit_settings() -> None:
     assert settings.install_rate_per_minute == 20
     assert _settings(trust_proxy_headers="true").trust_proxy_headers is True
     assert _problem(install_rate_per_minute=0).startswith("INSTALL_RATE_PER_MINUTE: ")
+
+
+# --- /metrics ---------------------------------------------------------------------------------
+
+
+def test_bearer_matches() -> None:
+    assert bearer_matches(f"Bearer {METRICS_TOKEN}", METRICS_TOKEN)
+    assert bearer_matches(f"bearer  {METRICS_TOKEN} ", METRICS_TOKEN)
+    for header in (
+        None,
+        "",
+        METRICS_TOKEN,
+        f"Basic {METRICS_TOKEN}",
+        f"Bearer {METRICS_TOKEN}x",
+        "Bearer ",
+        f"Bearer {METRICS_TOKEN[:-1]}é",
+    ):
+        assert not bearer_matches(header, METRICS_TOKEN), header
+
+
+async def scrape(url: str, token: str | None) -> tuple[int, Headers, str]:
+    return await fetch(url, {"Authorization": f"Bearer {token}"} if token else None)
+
+
+async def test_metrics_token_is_required_when_set(database_url: str) -> None:
+    async with FakeSlack() as slack:
+        app = await start_app(database_url, slack, metrics_token=METRICS_TOKEN)
+        try:
+            for token in (None, "wrong-token-0123456789", METRICS_TOKEN + "x"):
+                status, headers, text = await scrape(app.url + "/metrics", token)
+                assert status == 401, token
+                assert headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+                assert METRICS_TOKEN not in text and "asyncstand_" not in text
+            status, _, text = await fetch(
+                app.url + "/metrics", {"Authorization": f"Basic {METRICS_TOKEN}"}
+            )
+            assert status == 401
+            status, headers, text = await scrape(app.url + "/metrics", METRICS_TOKEN)
+            assert status == 200 and headers["Content-Type"].startswith("text/plain")
+            names = {family.name for family in text_string_to_metric_families(text)}
+            assert "asyncstand_http_requests" in names
+            assert (await fetch(app.url + "/healthz"))[0] == 200  # health stays open
+        finally:
+            await app.stop()
+
+
+async def test_metrics_port_serves_metrics_apart(database_url: str) -> None:
+    port = free_port()
+    async with FakeSlack() as slack:
+        app = await start_app(database_url, slack, metrics_port=port, metrics_token=METRICS_TOKEN)
+        metrics_url = f"http://127.0.0.1:{port}"
+        try:
+            status, _, _ = await scrape(app.url + "/metrics", METRICS_TOKEN)
+            assert status == 404  # not on the main port any more
+            assert (await fetch(app.url + "/healthz"))[0] == 200
+            assert (await scrape(metrics_url + "/metrics", None))[0] == 401
+            status, headers, text = await scrape(metrics_url + "/metrics", METRICS_TOKEN)
+            assert status == 200 and "asyncstand_http_requests" in text
+            assert headers["X-Content-Type-Options"] == "nosniff"
+            # Only /metrics lives there.
+            for path in ("/healthz", "/slack/events", "/slack/install"):
+                assert (await fetch(metrics_url + path))[0] == 404, path
+        finally:
+            await app.stop()
+        # Stopped with the app.
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await fetch(metrics_url + "/metrics")
+
+
+def test_metrics_settings() -> None:
+    settings = _settings()
+    assert settings.metrics_token is None and settings.metrics_port is None
+    assert _settings(metrics_port="").metrics_port is None
+    assert METRICS_TOKEN in _settings(metrics_token=METRICS_TOKEN).secret_values
+    assert _problem(metrics_token="short").startswith(
+        "METRICS_TOKEN: METRICS_TOKEN must be at least 16 printable ASCII characters"
+    )
+    assert "secrets.token_urlsafe" in _problem(metrics_token="has a space in it, 0123456789")
+    assert _problem(metrics_token="changeme").startswith("METRICS_TOKEN: ")
+    assert _problem(metrics_port=3000) == (
+        "METRICS_PORT (3000) must differ from PORT: it serves /metrics on a port of its own "
+        "(leave it unset to serve /metrics on PORT)"
+    )
+    assert _problem(metrics_port=70000).startswith("METRICS_PORT: ")
+
+
+@contextmanager
+def app_logs(secrets: list[str]) -> Iterator[io.StringIO]:
+    """The app's own logging (JSON, DEBUG, configured secrets masked) into a buffer."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, structlog.get_config(), bot_logging._EXACT_SECRETS[:])
+    levels = {n: logging.getLogger(n).level for n in ("aiohttp.access", "apscheduler")}
+    buffer = io.StringIO()
+    try:
+        configure_logging("DEBUG", "json", secrets=secrets)
+        handler = root.handlers[0]
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(buffer)
+        yield buffer
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        structlog.configure(**saved[2])
+        bot_logging._EXACT_SECRETS[:] = saved[3]
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def test_metrics_token_is_never_logged(database_url: str) -> None:
+    async with FakeSlack() as slack:
+        app = await start_app(database_url, slack, metrics_token=METRICS_TOKEN)
+        with app_logs(app.app.settings.secret_values) as logs:
+            try:
+                for token in (METRICS_TOKEN, METRICS_TOKEN + "x", None):
+                    await scrape(app.url + "/metrics", token)
+                # Whatever logs it — a header dump, an error — it comes out masked.
+                structlog.get_logger("asyncstand.test").warning(
+                    "header_seen", authorization=f"Bearer {METRICS_TOKEN}", note=METRICS_TOKEN
+                )
+                logging.getLogger("aiohttp.server").warning("saw %s", METRICS_TOKEN)
+            finally:
+                await app.stop()
+        text = logs.getvalue()
+        assert "header_seen" in text and "saw [REDACTED]" in text
+        assert METRICS_TOKEN not in text
