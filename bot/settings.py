@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     prompt_lease_seconds: float = Field(default=40.0, ge=2, le=600)
     tz_refresh_hours: int = Field(default=24, ge=1)
     role: Literal["web", "worker", "all"] = "all"
+    trust_proxy_headers: bool = False
+    install_rate_per_minute: int = Field(default=20, ge=1, le=10_000)
+    metrics_token: str | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator(
         "slack_signing_secret",
@@ -65,6 +69,7 @@ class Settings(BaseSettings):
         "slack_client_id",
         "slack_client_secret",
         "encryption_key",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -81,6 +86,23 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith("xoxb-"):
             raise ValueError("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'")
         return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if len(value) < 16 or not re.fullmatch(r"[\x21-\x7e]+", value):
+            raise ValueError(
+                "METRICS_TOKEN must be at least 16 printable ASCII characters without spaces; "
+                'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        return value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _metrics_port_blank(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("slack_api_url")
     @classmethod
@@ -139,6 +161,11 @@ class Settings(BaseSettings):
                 "multi-workspace mode stores bot tokens, so ENCRYPTION_KEY is required "
                 "(comma-separated Fernet keys; the first one encrypts)"
             )
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError(
+                f"METRICS_PORT ({self.metrics_port}) must differ from PORT: it serves /metrics "
+                "on a port of its own (leave it unset to serve /metrics on PORT)"
+            )
         return self
 
     @property
@@ -157,6 +184,7 @@ class Settings(BaseSettings):
             self.slack_signing_secret,
             self.slack_bot_token,
             self.slack_client_secret,
+            self.metrics_token,
             *self.fernet_keys,
         ]
         return [v for v in values if v and len(v) >= 6]

@@ -133,6 +133,13 @@ async def consume_oauth_state(services: Services, state: str) -> bool:
         return await events.consume_oauth_state(session, state, services.clock())
 
 
+async def forget_expired_oauth_states(services: Services) -> int:
+    """Housekeeping: drop OAuth states past their 10 minutes (an unfinished install leaves one
+    behind; the install page is rate-limited, so at most rate x TTL rows can exist)."""
+    async with services.db.session() as session:
+        return await events.forget_expired_oauth_states(session, services.clock())
+
+
 async def uninstall(
     services: Services, team_id: str | None, enterprise_id: str | None, *, org_wide: bool
 ) -> bool:

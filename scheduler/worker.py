@@ -12,14 +12,15 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, planning, runs
+from bot import events, planning, runs, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.runtime import Services
 
 log = structlog.get_logger("asyncstand.scheduler")
 
-# Forgetting old records is not urgent: once a minute keeps idle ticks to a few statements.
+# Forgetting old event ids and expired OAuth states is not urgent: at most once a minute (per
+# process) keeps idle ticks to a few statements.
 HOUSEKEEPING_EVERY = dt.timedelta(minutes=1)
 
 
@@ -32,7 +33,7 @@ class Worker:
         self.delivery = Delivery(services, self.metrics)
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
-        self._housekept = services.clock()
+        self._housekept: dt.datetime | None = None
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
@@ -92,6 +93,15 @@ class Worker:
         await self.delivery.send_due()
         await runs.close_due(services, self.metrics)
         await runs.sweep(services)
-        if now - self._housekept >= HOUSEKEEPING_EVERY:
-            self._housekept = now
-            await events.forget_old(services)
+        await self._housekeeping(now)
+
+    async def _housekeeping(self, now: dt.datetime) -> None:
+        """Forget old event ids and expired OAuth states, at most once a minute."""
+        last = self._housekept
+        if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
+            return
+        self._housekept = now
+        await events.forget_old(self.services)
+        dropped = await workspaces.forget_expired_oauth_states(self.services)
+        if dropped:
+            log.info("oauth_states_expired", count=dropped)

@@ -79,9 +79,14 @@ async def forget_events_before(session: AsyncSession, cutoff: dt.datetime) -> in
 async def issue_oauth_state(
     session: AsyncSession, state: str, now: dt.datetime, ttl: dt.timedelta
 ) -> None:
-    """Store a new state value and drop the expired ones."""
+    """Store a new state value (expired ones are dropped by forget_expired_oauth_states)."""
     session.add(OAuthState(state=state, expires_at=now + ttl, created_at=now))
-    await session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
+
+
+async def forget_expired_oauth_states(session: AsyncSession, now: dt.datetime) -> int:
+    """Drop every state that can no longer be consumed (an index range scan on expires_at)."""
+    result = await session.execute(delete(OAuthState).where(OAuthState.expires_at <= now))
+    return affected(result)
 
 
 async def consume_oauth_state(session: AsyncSession, state: str, now: dt.datetime) -> bool:

@@ -69,6 +69,10 @@ class Limiter(Protocol):
     async def penalize(self, key: str, limit: Limit, seconds: float) -> None:
         """Slack said 429: nobody uses this bucket for `seconds`."""
 
+    async def admit(self, key: str, limit: Limit) -> float:
+        """Admission, not reservation: take a token if there is one and return 0.0; else take
+        nothing and return how long until there is one (callers refuse rather than wait)."""
+
 
 class LocalLimiter:
     """In-process buckets (one replica, or Redis unavailable)."""
@@ -89,6 +93,16 @@ class LocalLimiter:
         now = time.monotonic()
         tokens, _ = self._buckets.get(key, (limit.burst, now))
         self._buckets[key] = (min(tokens, -seconds * limit.rate), now)
+
+    async def admit(self, key: str, limit: Limit) -> float:
+        now = time.monotonic()
+        tokens, at = self._buckets.get(key, (limit.burst, now))
+        tokens = min(limit.burst, tokens + (now - at) * limit.rate)
+        taken = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if taken else tokens, now)
+        if len(self._buckets) > 100_000:
+            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
+        return 0.0 if taken else (1.0 - tokens) / limit.rate
 
 
 _RESERVE_LUA = """
@@ -113,6 +127,27 @@ return tostring(-tokens / rate)
 """
 
 
+_ADMIT_LUA = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + (now - at) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
+return tostring(wait)
+"""
+
+
 class RedisLimiter:
     """Buckets in Redis so every replica shares them; falls back to local ones if Redis fails."""
 
@@ -123,6 +158,7 @@ class RedisLimiter:
 
         self._redis = redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self._script = self._redis.register_script(_RESERVE_LUA)
+        self._admit_script = self._redis.register_script(_ADMIT_LUA)
         self._local = LocalLimiter()
         self._down_until = 0.0
 
@@ -152,6 +188,20 @@ class RedisLimiter:
     async def penalize(self, key: str, limit: Limit, seconds: float) -> None:
         if await self._run(key, limit, seconds) is None:
             await self._local.penalize(key, limit, seconds)
+
+    async def admit(self, key: str, limit: Limit) -> float:
+        if not self.degraded:
+            try:
+                result = await self._admit_script(keys=[key], args=[limit.rate, limit.burst])
+                return float(result.decode() if isinstance(result, bytes) else result)
+            except Exception as exc:  # Redis down or slow: count in-process meanwhile
+                log.warning(
+                    "redis_rate_limit_unavailable",
+                    error_type=type(exc).__name__,
+                    fallback="in-process limits",
+                )
+                self._down_until = time.monotonic() + self.RETRY_REDIS_AFTER
+        return await self._local.admit(key, limit)
 
     async def ping(self) -> bool:
         try:

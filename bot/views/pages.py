@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from urllib.parse import quote
 
@@ -16,6 +18,19 @@ a.button{display:inline-block;margin-top:16px;padding:12px 20px;border-radius:8p
 background:#4a154b;color:#fff;text-decoration:none;font-weight:600}
 .muted{color:#5e6573;font-size:14px}
 """
+
+# The pages' Content-Security-Policy: no script at all, and only our own <style> block, allowed
+# by the hash of its exact text (so an injected style or script is refused by the browser).
+STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode("utf-8")).digest()).decode()
+PAGE_CSP = "; ".join(
+    (
+        "default-src 'none'",
+        f"style-src '{STYLE_HASH}'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    )
+)
 
 
 def _page(title: str, body: str) -> str:
@@ -79,4 +94,13 @@ def failure_page(reason: str) -> str:
         "<h1>Installation didn't complete</h1>"
         f"<p>{html.escape(message)}</p>"
         '<a class="button" id="try-again" href="/slack/install">Start again</a>',
+    )
+
+
+def too_many_requests_page(retry_after: int) -> str:
+    return _page(
+        "Too many requests",
+        "<h1>Too many requests</h1>"
+        f"<p>This address opened the install page too often. Please try again in {retry_after} "
+        f"second{'s' if retry_after != 1 else ''}.</p>",
     )
