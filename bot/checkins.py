@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import runs
 from bot.outcomes import Refusal
 from bot.rules.permissions import Why
-from bot.rules.validation import validate_answers
+from bot.rules.validation import clean_text, validate_answers
 from bot.runtime import Services
 from storage import prompts
 from storage.models import PromptState, RunState
@@ -107,7 +107,8 @@ async def answer(
         if isinstance(view, Refusal):
             return view
         # Answers for as many questions as the run asked, whatever the form sent.
-        wanted = [*answers[: len(view.run.questions)]]
+        # Cleaned here, whoever read the form: NUL and the like never reach the database.
+        wanted = [clean_text(a).strip() for a in answers[: len(view.run.questions)]]
         wanted += [""] * (len(view.run.questions) - len(wanted))
         errors = validate_answers(wanted)
         if errors:

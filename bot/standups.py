@@ -54,7 +54,13 @@ from bot.rules.timemath import (
     parse_local_time,
     weekdays_to_mask,
 )
-from bot.rules.validation import FormField, StandupDraft, name_key, validate_draft
+from bot.rules.validation import (
+    FormField,
+    StandupDraft,
+    clean_draft,
+    name_key,
+    validate_draft,
+)
 from bot.runtime import Services
 from bot.slack.gateway import error_code, send_dm
 from bot.views import wording
@@ -129,6 +135,7 @@ async def create(
     services: Services, client: AsyncWebClient, caller: Caller, draft: StandupDraft
 ) -> Created | FieldErrors | Refusal:
     """Validate and store a new standup; its creator becomes its owner."""
+    draft = clean_draft(draft)
     actor = await caller.actor() if await _creation_restricted(services, caller) else None
     bots = await bot_ids(services, client, caller.workspace_id, draft.participant_ids)
     now = services.clock()
@@ -187,6 +194,7 @@ async def edit(
 ) -> Edited | FieldErrors | Refusal:
     """Save an edited standup (owners and admins). Schedule changes apply from now on: unsent
     prompts are re-planned from the new schedule."""
+    draft = clean_draft(draft)
     bots = await bot_ids(services, client, caller.workspace_id, draft.participant_ids)
     now = services.clock()
     try:

@@ -39,7 +39,7 @@ from storage import members as members_db
 from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.migrate import upgrade_to_head
-from storage.models import AuditEntry, Prompt, PromptState, Run, RunState
+from storage.models import Answer, AuditEntry, Prompt, PromptState, Run, RunState, Standup
 
 OWNER, PEER, ADMIN, STRANGER = "U0OWNER01", "U0PEER001", "U0ADMIN01", "U0STRANGE"
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -453,3 +453,74 @@ async def test_skip_once_and_nothing_after_the_run_closed(world: World) -> None:
         services, checkins.PromptRef(world.workspace_id, PEER, prompt_id)
     )
     assert form == Refusal(Why.CHECKIN_CLOSED)
+
+
+# --- text the database or a reader can't take -------------------------------------------------
+
+
+async def test_nul_characters_are_stripped_from_names_questions_and_answers(world: World) -> None:
+    """Postgres refuses NUL in text: it used to fail the whole submission, again and again."""
+    client = world.services.slack.client("xoxb-never-called")
+    nul = StandupDraft(
+        **{**draft("Dai\x00ly\x01").__dict__, "questions": ["Yester\x00day?", "\x00", "Today?"]}
+    )
+    created = await standups.create(world.services, client, world.caller(OWNER), nul)
+    assert isinstance(created, Created) and created.name == "Daily"
+    # Looking a standup up by a name with NUL in it is no problem either.
+    started = await standups.run_now(world.services, world.caller(OWNER), "Dai\x00ly")
+    assert started == RunStarted("Daily", 2)
+    async with world.services.db.session() as session:
+        member = await members_db.get_member(session, world.workspace_id, PEER)
+        assert member is not None
+        prompt = (
+            await session.execute(select(Prompt).where(Prompt.member_id == member.id))
+        ).scalar_one()
+        prompt.state = PromptState.SENT
+    ref = checkins.PromptRef(world.workspace_id, PEER, prompt.id)
+    answered = await checkins.answer(world.services, ref, ["did \x00it", "\ud800 next"])
+    assert isinstance(answered, checkins.Answered)
+    only_nul = await checkins.answer(world.services, ref, ["\x00", "fine"])
+    assert only_nul == checkins.AnswerErrors({0: "Please answer this question (a dash is fine)."})
+    async with world.services.db.session() as session:
+        standup = (await session.execute(select(Standup))).scalar_one()
+        bodies = (await session.execute(select(Answer.body).order_by(Answer.position))).all()
+    assert (standup.name, standup.questions) == ("Daily", ["Yesterday?", "Today?"])
+    assert [b[0] for b in bodies] == ["did it", "\ufffd next"]
+
+
+@pytest.mark.parametrize(
+    "twin",
+    [
+        "Da\u200bily",
+        "DA\u2060ILY",
+        "\ufeffDaily\u200e",
+        "ＤＡＩＬＹ",
+        "Da\u00adily",
+        " daily\u202e ",
+    ],
+)
+async def test_names_that_only_look_different_are_one_name(world: World, twin: str) -> None:
+    await create(world)
+    client = world.services.slack.client("xoxb-never-called")
+    outcome = await standups.create(world.services, client, world.caller(PEER), draft(twin))
+    assert isinstance(outcome, FieldErrors) and "already exists" in outcome.errors[FormField.NAME]
+    found = await standups.run_now(world.services, world.caller(OWNER), twin)
+    assert isinstance(found, RunStarted) and found.name == "Daily"
+    assert [o.name for o in await standups.overview(world.services, world.workspace_id)] == [
+        "Daily"
+    ]
+
+
+async def test_names_are_stored_without_invisible_characters(world: World) -> None:
+    spoof = await create(world, name="\u202eStand\u200bup\u2060  team\ufeff")
+    assert spoof.name == "Standup team"
+    emoji = await create(world, name="👩\u200d💻 crew")  # a joiner inside an emoji stays
+    assert emoji.name == "👩\u200d💻 crew"
+    client = world.services.slack.client("xoxb-never-called")
+    blank = await standups.create(
+        world.services, client, world.caller(OWNER), draft("\u200b\u2060\x00")
+    )
+    assert (
+        isinstance(blank, FieldErrors)
+        and "Give the standup a name" in (blank.errors[FormField.NAME])
+    )

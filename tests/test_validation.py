@@ -15,6 +15,8 @@ from bot.rules.validation import (
     MAX_QUESTION_LEN,
     MAX_QUESTIONS,
     StandupDraft,
+    clean_draft,
+    clean_text,
     name_key,
     normalise_name,
     parse_questions,
@@ -225,3 +227,29 @@ def test_normalise_name_and_key() -> None:
     assert normalise_name("  Backend \t  daily\n") == "Backend daily"
     assert name_key("  BACKEND   Daily ") == "backend daily"
     assert name_key("Straße") == name_key("STRASSE")
+
+
+def test_clean_text_drops_what_a_database_or_reader_cannot_take() -> None:
+    assert clean_text("a\x00b\x07c\x7f\x9bd") == "abcd"
+    assert clean_text("keeps\ttabs\nand\r\nlines") == "keeps\ttabs\nand\r\nlines"
+    assert clean_text("lone \ud800 surrogate") == "lone \ufffd surrogate"
+    assert clean_text("Ünïcödé 👩\u200d💻 and RTL \u200f") == "Ünïcödé 👩\u200d💻 and RTL \u200f"
+
+
+def test_invisible_characters_are_not_part_of_a_name() -> None:
+    for twin in ("Da\u200bily", "Dai\u2060ly", "\ufeffDaily", "Da\u200eily\u202e", "Da\xadily"):
+        assert normalise_name(twin) == "Daily"
+        assert name_key(twin) == "daily"
+    assert name_key("ＤＡＩＬＹ") == "daily"
+    assert name_key("ﬁx") == "fix" and name_key("Ⅻ") == "xii"
+    assert normalise_name("❤\ufe0f 👩\u200d💻") == "❤\ufe0f 👩\u200d💻"  # emoji sequences kept
+    assert len(name_key("\ufdfa" * MAX_NAME_LEN)) == MAX_NAME_LEN  # NFKC expands; the key fits
+
+
+def test_clean_draft_cleans_what_any_caller_submits() -> None:
+    cleaned = clean_draft(
+        good_draft(name=" Back\x00end\u200b daily ", questions=["Q\x00?", "\x00 ", " R? "])
+    )
+    assert cleaned.name == "Backend daily"
+    assert cleaned.questions == ["Q?", "R?"]
+    assert clean_draft(good_draft(fixed_tz=" \x00 ")).fixed_tz is None
