@@ -40,12 +40,14 @@ class PromptRef:
 
 @dataclass(frozen=True)
 class AnswerForm:
-    """What the answer form shows: the run's questions, prefilled when editing."""
+    """What the answer form shows: the run's questions, prefilled when editing, and how long
+    an answer may be."""
 
     prompt_id: int
     standup_name: str
     questions: list[str]
     existing: dict[int, str]
+    max_length: int
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,13 @@ async def answer_form(services: Services, ref: PromptRef) -> AnswerForm | Refusa
             a.position: a.body
             for a in await prompts.prompt_answers(session, ref.workspace_id, view.prompt.id)
         }
-    return AnswerForm(view.prompt.id, view.standup.name, list(view.run.questions), existing)
+    return AnswerForm(
+        view.prompt.id,
+        view.standup.name,
+        list(view.run.questions),
+        existing,
+        services.settings.max_answer_length,
+    )
 
 
 async def answer(
@@ -110,7 +118,7 @@ async def answer(
         # Cleaned here, whoever read the form: NUL and the like never reach the database.
         wanted = [clean_text(a).strip() for a in answers[: len(view.run.questions)]]
         wanted += [""] * (len(view.run.questions) - len(wanted))
-        errors = validate_answers(wanted)
+        errors = validate_answers(wanted, services.settings.max_answer_length)
         if errors:
             return AnswerErrors(errors)
         if not _answerable(view):

@@ -121,14 +121,22 @@ def _name_taken() -> FieldErrors:
 
 
 async def may_create(services: Services, caller: Caller) -> Refusal | None:
-    """Before opening the form: refuse early if only admins may create standups here."""
+    """Before opening the form: refuse early if only admins may create standups here, or if
+    the workspace has as many standups as it may."""
     async with services.db.session() as session:
         workspace = await workspaces.workspace_by_id(session, caller.workspace_id)
         restricted = bool(workspace and workspace.create_restricted)
-    if not restricted:
-        return None
-    decision = can_create(await caller.actor(), create_restricted=True)
-    return None if decision else refused(decision)
+        count = await standups.count_standups(session, caller.workspace_id)
+    if restricted:
+        decision = can_create(await caller.actor(), create_restricted=True)
+        if not decision:
+            return refused(decision)
+    return _standup_limit(services, count)
+
+
+def _standup_limit(services: Services, count: int) -> Refusal | None:
+    limit = services.settings.max_standups_per_workspace
+    return Refusal(Why.STANDUP_LIMIT, limit=limit) if count >= limit else None
 
 
 async def create(
@@ -141,6 +149,8 @@ async def create(
     now = services.clock()
     try:
         async with services.db.session() as session:
+            # First, so that the count below holds until this standup is committed.
+            await standups.hold_creation(session, caller.workspace_id)
             workspace = await workspaces.workspace_by_id(session, caller.workspace_id)
             restricted = bool(workspace and workspace.create_restricted)
             decision = can_create(
@@ -148,11 +158,17 @@ async def create(
             )
             if not decision:
                 return refused(decision)
+            full = _standup_limit(
+                services, await standups.count_standups(session, caller.workspace_id)
+            )
+            if full is not None:
+                return full
             errors = validate_draft(
                 draft,
                 existing_names=await standups.standup_name_keys(session, caller.workspace_id),
                 bot_user_ids=bots,
                 is_valid_tz=is_valid_timezone,
+                limits=services.settings.limits,
             )
             if errors:
                 return FieldErrors(errors)
@@ -207,6 +223,7 @@ async def edit(
                 existing_names=names - {row.name_key},
                 bot_user_ids=bots,
                 is_valid_tz=is_valid_timezone,
+                limits=services.settings.limits,
             )
             if errors:
                 return FieldErrors(errors)

@@ -33,6 +33,24 @@ async def standup_name_keys(session: AsyncSession, workspace_id: int) -> set[str
     return {r[0] for r in rows}
 
 
+async def hold_creation(session: AsyncSession, workspace_id: int) -> None:
+    """Serialise standup creation in a workspace until this transaction ends, so a count
+    checked in it still holds at commit: a no-op UPDATE of the workspace row takes its row
+    lock on Postgres and, as the transaction's first statement, the write lock on SQLite."""
+    await session.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace_id)
+        .values(create_restricted=Workspace.create_restricted, updated_at=Workspace.updated_at)
+    )
+
+
+async def count_standups(session: AsyncSession, workspace_id: int) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(Standup).where(Standup.workspace_id == workspace_id)
+    )
+    return int(count or 0)
+
+
 async def create_standup(
     session: AsyncSession,
     workspace_id: int,

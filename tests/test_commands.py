@@ -386,3 +386,55 @@ async def test_unknown_actions_and_odd_payloads_are_not_500(
     await slack.wait_idle(quiet=0.3)
     slack.assert_not_called("views.open")
     slack.assert_not_called("chat.postMessage")
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+async def test_limits_are_refused_with_the_limit_and_the_setting(database_url: str) -> None:
+    async with FakeSlack() as slack:
+        for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol")):
+            slack.add_user(user, name, tz=ZONE)
+        slack.add_channel(CHANNEL, "standup")
+        slack.add_channel(COMMAND_CHANNEL, "general")
+        app = await start_app(
+            database_url, slack, max_standups_per_workspace=1, max_participants_per_standup=2
+        )
+        try:
+            # A form opened now, before the workspace is full; its people picker takes two.
+            await app.requests.command(BOB, "create", channel_id=COMMAND_CHANNEL)
+            [opened] = await slack.wait_for("views.open")
+            early = opened.body["view"]
+            [picker] = [b for b in early["blocks"] if b.get("block_id") == "participants"]
+            assert picker["element"]["max_selected_items"] == 2
+
+            def values(name: str, participants: list[str]) -> dict[str, Any]:
+                return create_form_values(
+                    name=name,
+                    channel=CHANNEL,
+                    questions=["What did you do?"],
+                    participants=participants,
+                    days=[0],
+                    time=_far_local_time(),
+                )
+
+            _, text = await app.requests.view_submission(
+                BOB, early, values("Crowded", [ALICE, BOB, CAROL])
+            )
+            errors = json.loads(text)["errors"]
+            assert set(errors) == {"participants"}
+            assert "at most 2 (you picked 3)" in errors["participants"]
+            assert "MAX_PARTICIPANTS_PER_STANDUP" in errors["participants"]
+
+            await _create(app, ALICE, "Daily", [ALICE, BOB])
+            reply = await _reply(app, CAROL, "create")
+            assert "at most 1 standups (MAX_STANDUPS_PER_WORKSPACE)" in _text(reply)
+            assert "ask your operator to raise the limit" in _text(reply)
+            # The form opened earlier is refused too, under its name field.
+            _, text = await app.requests.view_submission(BOB, early, values("Second", [BOB]))
+            errors = json.loads(text)["errors"]
+            assert set(errors) == {"name"} and "MAX_STANDUPS_PER_WORKSPACE" in errors["name"]
+            listing = _text(await _reply(app, ALICE, "list"))
+            assert "Daily" in listing and "Second" not in listing and "Crowded" not in listing
+        finally:
+            await app.stop()

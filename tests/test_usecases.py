@@ -6,6 +6,7 @@ checks, refusals, audit entries and transaction boundaries are tested here once.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ from bot.rules.validation import FormField, StandupDraft
 from bot.runtime import Services
 from bot.settings import load_settings
 from bot.slack.gateway import SlackGateway
+from bot.views import wording
 from storage import members as members_db
 from storage import workspaces as workspaces_db
 from storage.db import Database
@@ -523,4 +525,98 @@ async def test_names_are_stored_without_invisible_characters(world: World) -> No
     assert (
         isinstance(blank, FieldErrors)
         and "Give the standup a name" in (blank.errors[FormField.NAME])
+    )
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+def set_limits(world: World, **limits: int) -> None:
+    """As if the operator had set these MAX_… settings."""
+    settings = world.services.settings.model_copy(update=limits)
+    world.services.settings = settings
+
+
+async def test_a_workspace_has_at_most_max_standups_per_workspace(world: World) -> None:
+    set_limits(world, max_standups_per_workspace=2)
+    first = await create(world, name="One")
+    await create(world, name="Two")
+    client = world.services.slack.client("xoxb-never-called")
+    full = Refusal(Why.STANDUP_LIMIT, limit=2)
+    assert await standups.create(world.services, client, world.caller(OWNER), draft()) == full
+    assert await standups.may_create(world.services, world.caller(PEER)) == full
+    said = wording.refusal_plain(full)
+    assert said == (
+        "A workspace can have at most 2 standups (MAX_STANDUPS_PER_WORKSPACE); "
+        "delete one or ask your operator to raise the limit."
+    )
+    assert "MAX_STANDUPS_PER_WORKSPACE" in wording.refusal(full)
+    # Per workspace: the other one is not full; and deleting one makes room.
+    await create(world, name="Elsewhere", other=True)
+    assert await standups.delete(world.services, world.caller(OWNER), first.standup_id)
+    await create(world, name="Three")
+    assert await audit_actions(world) == ["create", "create", "create", "delete", "create"]
+
+
+async def test_concurrent_creates_never_pass_the_limit(world: World) -> None:
+    set_limits(world, max_standups_per_workspace=3)
+    client = world.services.slack.client("xoxb-never-called")
+    outcomes = await asyncio.gather(
+        *(
+            standups.create(world.services, client, world.caller(OWNER), draft(f"Team {i}"))
+            for i in range(6)
+        )
+    )
+    assert sum(isinstance(o, Created) for o in outcomes) == 3
+    assert [o for o in outcomes if not isinstance(o, Created)] == [
+        Refusal(Why.STANDUP_LIMIT, limit=3)
+    ] * 3
+    assert len(await standups.overview(world.services, world.workspace_id)) == 3
+
+
+async def test_participants_and_questions_limits_say_which_setting_changes_them(
+    world: World,
+) -> None:
+    set_limits(world, max_participants_per_standup=2, max_questions_per_standup=2)
+    client = world.services.slack.client("xoxb-never-called")
+    crowded = draft(participants=(OWNER, PEER, ADMIN))
+    outcome = await standups.create(world.services, client, world.caller(OWNER), crowded)
+    assert isinstance(outcome, FieldErrors)
+    assert outcome.errors == {
+        FormField.PARTICIPANTS: (
+            "Too many participants: a standup can have at most 2 (you picked 3). Remove some, "
+            "or ask your operator to raise MAX_PARTICIPANTS_PER_STANDUP."
+        ),
+        FormField.QUESTIONS: (
+            "Too many questions: use at most 2 (you have 3), one per line. Remove some, "
+            "or ask your operator to raise MAX_QUESTIONS_PER_STANDUP."
+        ),
+    }
+    # An edit is held to the same limits, and nothing is changed by a refused one.
+    set_limits(world, max_participants_per_standup=3, max_questions_per_standup=3)
+    created = await create(world)
+    set_limits(world, max_participants_per_standup=1)
+    edited = await standups.edit(
+        world.services, client, world.caller(OWNER), created.standup_id, draft()
+    )
+    assert isinstance(edited, FieldErrors) and set(edited.errors) == {FormField.PARTICIPANTS}
+    form = await standups.edit_form(world.services, world.caller(OWNER), "Daily")
+    assert isinstance(form, EditForm) and form.participant_ids == [OWNER, PEER]
+
+
+async def test_answers_are_at_most_max_answer_length(world: World) -> None:
+    set_limits(world, max_answer_length=10)
+    prompt_id = await started_prompt(world, PEER)
+    ref = checkins.PromptRef(world.workspace_id, PEER, prompt_id)
+    form = await checkins.answer_form(world.services, ref)
+    assert isinstance(form, checkins.AnswerForm) and form.max_length == 10
+    long = await checkins.answer(world.services, ref, ["x" * 11, "ok", "ok"])
+    assert long == checkins.AnswerErrors(
+        {
+            0: "Keep it to at most 10 characters (11 now; the limit is the MAX_ANSWER_LENGTH "
+            "setting)."
+        }
+    )
+    assert isinstance(
+        await checkins.answer(world.services, ref, ["x" * 10, "ok", "ok"]), (checkins.Answered)
     )

@@ -27,6 +27,7 @@ class Why(enum.StrEnum):
     CHECKIN_CLOSED = "checkin_closed"
     NOTHING_TO_SKIP = "nothing_to_skip"
     NAME_TAKEN = "name_taken"
+    STANDUP_LIMIT = "standup_limit"
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "DEFAULT_QUESTIONS",
     "MAX_ANSWER_LEN",
     "MAX_NAME_LEN",
     "MAX_PARTICIPANTS",
     "MAX_QUESTIONS",
     "MAX_QUESTION_LEN",
+    "PARTICIPANTS_CEILING",
+    "QUESTIONS_CEILING",
     "TZ_MODES",
     "FormField",
+    "Limits",
     "StandupDraft",
     "clean_draft",
     "clean_text",
@@ -36,6 +40,11 @@ MAX_QUESTION_LEN = 300
 MAX_NAME_LEN = 80
 MAX_PARTICIPANTS = 100
 MAX_ANSWER_LEN = 3000  # Slack's plain_text_input max_length ceiling.
+
+# How far operators may raise the limits: Slack's people picker (multi_users_select) takes at
+# most 100 people, and one answer input per question must fit the answer modal and its reply.
+PARTICIPANTS_CEILING = 100
+QUESTIONS_CEILING = 20
 
 DEFAULT_QUESTIONS = (
     "What did you do yesterday?",
@@ -63,6 +72,19 @@ class FormField(enum.StrEnum):
 _TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 # Error messages quote at most this much of what the user typed.
 _QUOTE_LEN = 60
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-standup limits, set by the operator (bot.settings); each refusal names its setting.
+    The defaults are the settings' defaults."""
+
+    participants: int = MAX_PARTICIPANTS
+    questions: int = MAX_QUESTIONS
+    answer_length: int = MAX_ANSWER_LEN
+
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -177,13 +199,20 @@ def _quote(text: str) -> str:
     return f"“{text}”"
 
 
-def _question_error(questions: list[str]) -> str | None:
+def _raise_it(setting: str, limit: int, ceiling: int) -> str:
+    """How the limit changes: an operator's setting, unless it is already as high as it goes."""
+    if limit < ceiling:
+        return f"or ask your operator to raise {setting}."
+    return f"{limit} is as high as {setting} goes."
+
+
+def _question_error(questions: list[str], limit: int) -> str | None:
     if not questions:
         return "Add at least one question."
-    if len(questions) > MAX_QUESTIONS:
+    if len(questions) > limit:
         return (
-            f"Too many questions: use at most {MAX_QUESTIONS} (you have {len(questions)}), "
-            "one per line."
+            f"Too many questions: use at most {limit} (you have {len(questions)}), one per "
+            f"line. Remove some, {_raise_it('MAX_QUESTIONS_PER_STANDUP', limit, QUESTIONS_CEILING)}"
         )
     too_long = [i for i, q in enumerate(questions, start=1) if len(q) > MAX_QUESTION_LEN]
     if too_long:
@@ -202,17 +231,20 @@ def _question_error(questions: list[str]) -> str | None:
     return None
 
 
-def _participant_error(participant_ids: list[str], bot_user_ids: set[str]) -> str | None:
+def _participant_error(
+    participant_ids: list[str], bot_user_ids: set[str], limit: int
+) -> str | None:
     unique = list(dict.fromkeys(participant_ids))
     if not unique:
         return "Add at least one participant."
     bots = [uid for uid in unique if uid in bot_user_ids]
     if bots:
         return f"Bots can't be participants: remove {_plural(len(bots), 'bot user')}."
-    if len(unique) > MAX_PARTICIPANTS:
+    if len(unique) > limit:
+        setting = "MAX_PARTICIPANTS_PER_STANDUP"
         return (
-            f"Too many participants: a standup can have at most {MAX_PARTICIPANTS} "
-            f"(you picked {len(unique)})."
+            f"Too many participants: a standup can have at most {limit} (you picked "
+            f"{len(unique)}). Remove some, {_raise_it(setting, limit, PARTICIPANTS_CEILING)}"
         )
     return None
 
@@ -223,6 +255,7 @@ def validate_draft(
     existing_names: set[str],
     bot_user_ids: set[str],
     is_valid_tz: Callable[[str], bool],
+    limits: Limits = DEFAULT_LIMITS,
 ) -> dict[str, str]:
     """Check a draft and return ``{field: message}``; an empty dict means it can be saved.
 
@@ -245,11 +278,11 @@ def validate_draft(
     if not draft.channel_id:
         errors[FormField.CHANNEL] = "Pick the channel where answers should be posted."
 
-    question_error = _question_error(draft.questions)
+    question_error = _question_error(draft.questions, limits.questions)
     if question_error:
         errors[FormField.QUESTIONS] = question_error
 
-    participant_error = _participant_error(draft.participant_ids, bot_user_ids)
+    participant_error = _participant_error(draft.participant_ids, bot_user_ids, limits.participants)
     if participant_error:
         errors[FormField.PARTICIPANTS] = participant_error
 
@@ -279,12 +312,15 @@ def validate_draft(
     return errors
 
 
-def validate_answers(answers: Sequence[str]) -> dict[int, str]:
-    """Every question needs an answer, within Slack's input limit: ``{position: message}``."""
+def validate_answers(answers: Sequence[str], max_length: int = MAX_ANSWER_LEN) -> dict[int, str]:
+    """Every question needs an answer, within the answer length limit: ``{position: message}``."""
     errors: dict[int, str] = {}
     for position, text in enumerate(answers):
         if not text:
             errors[position] = "Please answer this question (a dash is fine)."
-        elif len(text) > MAX_ANSWER_LEN:
-            errors[position] = f"Keep it under {MAX_ANSWER_LEN} characters ({len(text)} now)."
+        elif len(text) > max_length:
+            errors[position] = (
+                f"Keep it to at most {max_length} characters ({len(text)} now; the limit is "
+                "the MAX_ANSWER_LENGTH setting)."
+            )
     return errors
