@@ -67,6 +67,7 @@ class Edited:
     name: str
     channel_id: str
     channel_changed: bool
+    channel_private: bool | None = None  # None: not known yet
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from bot import checkins, standups, workspaces
+from bot import channels, checkins, standups, workspaces
 from bot.outcomes import (
     Created,
     Deleted,
@@ -332,7 +332,7 @@ async def test_delete_is_confirmed_then_done_only_by_a_manager_of_this_workspace
     assert await standups.delete(services, world.caller(OWNER), created.standup_id) == Deleted(
         "Daily"
     )
-    assert await standups.overview(services, world.workspace_id) == []
+    assert await standups.overview(services, world.caller(OWNER)) == []
     assert await audit_actions(world) == ["create", "delete"]
 
 
@@ -368,12 +368,12 @@ async def test_overview_lists_only_what_involves_a_person_in_a_fixed_number_of_q
     engine = world.services.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", on_execute)
     try:
-        everything = await standups.overview(world.services, world.workspace_id)
+        everything = await standups.overview(world.services, world.caller(ADMIN, admin=True))
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
     assert len(everything) == 6
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 3
-    mine = await standups.overview(world.services, world.workspace_id, involving=PEER)
+    mine = await standups.overview(world.services, world.caller(PEER), mine=True)
     assert [o.name for o in mine] == [f"Team {i}" for i in range(5)]
     assert all(o.next_run is not None and o.next_run > NOW for o in everything)
 
@@ -508,7 +508,7 @@ async def test_names_that_only_look_different_are_one_name(world: World, twin: s
     assert isinstance(outcome, FieldErrors) and "already exists" in outcome.errors[FormField.NAME]
     found = await standups.run_now(world.services, world.caller(OWNER), twin)
     assert isinstance(found, RunStarted) and found.name == "Daily"
-    assert [o.name for o in await standups.overview(world.services, world.workspace_id)] == [
+    assert [o.name for o in await standups.overview(world.services, world.caller(OWNER))] == [
         "Daily"
     ]
 
@@ -571,7 +571,7 @@ async def test_concurrent_creates_never_pass_the_limit(world: World) -> None:
     assert [o for o in outcomes if not isinstance(o, Created)] == [
         Refusal(Why.STANDUP_LIMIT, limit=3)
     ] * 3
-    assert len(await standups.overview(world.services, world.workspace_id)) == 3
+    assert len(await standups.overview(world.services, world.caller(OWNER))) == 3
 
 
 async def test_participants_and_questions_limits_say_which_setting_changes_them(
@@ -620,3 +620,75 @@ async def test_answers_are_at_most_max_answer_length(world: World) -> None:
     assert isinstance(
         await checkins.answer(world.services, ref, ["x" * 10, "ok", "ok"]), (checkins.Answered)
     )
+
+
+# --- privacy ----------------------------------------------------------------------------------
+
+
+async def create_in(world: World, name: str, channel: str, *people: str) -> Created:
+    client = world.services.slack.client("xoxb-never-called")
+    wanted = StandupDraft(**{**draft(name, people).__dict__, "channel_id": channel})
+    outcome = await standups.create(world.services, client, world.caller(OWNER), wanted)
+    assert isinstance(outcome, Created), outcome
+    return outcome
+
+
+def counting_caller(world: World, actor: Actor) -> tuple[Caller, list[str]]:
+    """A caller whose admin look-up (users.info in the app) is counted."""
+    lookups: list[str] = []
+
+    async def lookup() -> Actor:
+        lookups.append(actor.user_id)
+        return actor
+
+    return Caller(world.workspace_id, actor.user_id, lookup), lookups
+
+
+async def names_seen(world: World, viewer: Caller, *, mine: bool = False) -> list[str]:
+    return [o.name for o in await standups.overview(world.services, viewer, mine=mine)]
+
+
+async def test_a_private_channels_standup_is_listed_only_to_its_people_and_admins(
+    world: World,
+) -> None:
+    await create_in(world, "Open", "C0PUBLIC1", OWNER)
+    await create_in(world, "Secret", "G0SECRET1", OWNER, PEER)
+    await create_in(world, "Unknown", "C0UNKNOWN", OWNER)  # privacy not learned yet
+    services = world.services
+    await channels.record_privacy(services, world.workspace_id, "C0PUBLIC1", private=False)
+    await channels.record_privacy(services, world.workspace_id, "G0SECRET1", private=True)
+    # The same channel id in another workspace tells nothing about this one's.
+    await channels.record_privacy(services, world.other_workspace_id, "C0UNKNOWN", private=False)
+
+    stranger, asked = counting_caller(world, Actor(STRANGER, is_admin=False))
+    assert await names_seen(world, stranger) == ["Open"]
+    assert asked == [STRANGER]  # a private standup was in the list: is the viewer an admin?
+    admin, _ = counting_caller(world, Actor(ADMIN, is_admin=True))
+    assert await names_seen(world, admin) == ["Open", "Secret", "Unknown"]
+    peer, asked = counting_caller(world, Actor(PEER, is_admin=False))
+    assert await names_seen(world, peer) == ["Open", "Secret"]
+    owner, asked = counting_caller(world, Actor(OWNER, is_admin=False))
+    assert await names_seen(world, owner) == ["Open", "Secret", "Unknown"]
+    assert asked == []  # everything listed involves them: no look-up
+    assert await names_seen(world, peer, mine=True) == ["Secret"]
+    assert await names_seen(world, stranger, mine=True) == []
+
+    # Moving a standup to another channel forgets what we knew until we learn the new one.
+    await channels.record_privacy(services, world.workspace_id, "C0UNKNOWN", private=False)
+    assert await names_seen(world, stranger) == ["Open", "Unknown"]
+    client = services.slack.client("xoxb-never-called")
+    form = await standups.edit_form(services, world.caller(OWNER), "Open")
+    assert isinstance(form, EditForm)
+    moved = StandupDraft(**{**draft("Open", (OWNER,)).__dict__, "channel_id": "C0ELSEWHERE"})
+    edited = await standups.edit(services, client, world.caller(OWNER), form.standup_id, moved)
+    assert isinstance(edited, Edited) and edited.channel_changed
+    assert edited.channel_private is None
+    assert await names_seen(world, stranger) == ["Unknown"]
+
+
+async def test_only_public_standups_need_no_admin_look_up(world: World) -> None:
+    await create_in(world, "Open", "C0PUBLIC1", OWNER)
+    await channels.record_privacy(world.services, world.workspace_id, "C0PUBLIC1", private=False)
+    stranger, asked = counting_caller(world, Actor(STRANGER, is_admin=False))
+    assert await names_seen(world, stranger) == ["Open"]
+    assert asked == []

@@ -94,7 +94,7 @@ async def _create(args: AsyncArgs, caller: Caller, _: str) -> Reply:
 
 async def _list(args: AsyncArgs, caller: Caller, _a: str) -> Reply:
     return standup_list_message(
-        list_items(await standups.overview(services_of(args.context), caller.workspace_id))
+        list_items(await standups.overview(services_of(args.context), caller))
     )
 
 
