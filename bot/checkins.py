@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import runs
 from bot.outcomes import Refusal
 from bot.rules.permissions import Why
-from bot.rules.validation import validate_answers
+from bot.rules.validation import clean_text, validate_answers
 from bot.runtime import Services
 from storage import prompts
 from storage import runs as run_rows
@@ -41,12 +41,14 @@ class PromptRef:
 
 @dataclass(frozen=True)
 class AnswerForm:
-    """What the answer form shows: the run's questions, prefilled when editing."""
+    """What the answer form shows: the run's questions, prefilled when editing, and how long
+    an answer may be."""
 
     prompt_id: int
     standup_name: str
     questions: list[str]
     existing: dict[int, str]
+    max_length: int
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,13 @@ async def answer_form(services: Services, ref: PromptRef) -> AnswerForm | Refusa
             a.position: a.body
             for a in await prompts.prompt_answers(session, ref.workspace_id, view.prompt.id)
         }
-    return AnswerForm(view.prompt.id, view.standup.name, list(view.run.questions), existing)
+    return AnswerForm(
+        view.prompt.id,
+        view.standup.name,
+        list(view.run.questions),
+        existing,
+        services.settings.max_answer_length,
+    )
 
 
 async def answer(
@@ -108,9 +116,10 @@ async def answer(
         if isinstance(view, Refusal):
             return view
         # Answers for as many questions as the run asked, whatever the form sent.
-        wanted = [*answers[: len(view.run.questions)]]
+        # Cleaned here, whoever read the form: NUL and the like never reach the database.
+        wanted = [clean_text(a).strip() for a in answers[: len(view.run.questions)]]
         wanted += [""] * (len(view.run.questions) - len(wanted))
-        errors = validate_answers(wanted)
+        errors = validate_answers(wanted, services.settings.max_answer_length)
         if errors:
             return AnswerErrors(errors)
         if not _answerable(view):

@@ -71,6 +71,33 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
+# slack_sdk's DEBUG lines carry whole requests and responses: form data (answers, OAuth codes,
+# client secrets), JSON bodies and message texts. At DEBUG we keep what was called and how it
+# went, and withhold the rest.
+_SLACK_REQUEST = re.compile(r"^Sending a request - url: (?P<url>[^,]*),")
+_SLACK_RESPONSE = re.compile(r"^Received the following response - status: (?P<status>\d+),")
+
+
+class _SlackBodyFilter(logging.Filter):
+    """slack_sdk request and response lines, without their parameters, headers or bodies."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("slack_sdk") or record.levelno > logging.DEBUG:
+            return True
+        message = record.getMessage()
+        if (request := _SLACK_REQUEST.match(message)) is not None:
+            url = request["url"] if ".webhook" not in record.name else "a response_url"
+            shown = f"Sending a request - url: {url} (arguments withheld)"
+        elif (response := _SLACK_RESPONSE.match(message)) is not None:
+            shown = f"Received the following response - status: {response['status']} (withheld)"
+        elif message.startswith(("Sending a request", "Received the following response")):
+            shown = message.split(" - ", 1)[0] + " (withheld)"
+        else:
+            return True
+        record.msg, record.args = shown, None
+        return True
+
+
 def configure_logging(
     level: str = "INFO", fmt: str = "auto", secrets: list[str] | None = None
 ) -> None:
@@ -105,12 +132,15 @@ def configure_logging(
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(_SlackBodyFilter())
     handler.addFilter(_RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Chatty libraries speak up from WARNING; slack_sdk and alembic also at DEBUG, when asked.
-    for noisy in ("aiohttp.access", "apscheduler", "sqlalchemy.engine"):
+    # The database drivers' statement logs (SQLAlchemy's echo, aiosqlite's "executing …") carry
+    # every parameter — answers, tokens — so they stay quiet even at DEBUG.
+    for noisy in ("aiohttp.access", "apscheduler", "sqlalchemy.engine", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     quiet = logging.WARNING if root.level > logging.DEBUG else logging.NOTSET
     for chatty in ("alembic", "slack_sdk"):

@@ -14,10 +14,12 @@ from bot.rules.permissions import Decision, Why
 
 @dataclass(frozen=True)
 class Refusal:
-    """Nothing was done, and why; `name` is the standup concerned (plain text), if any."""
+    """Nothing was done, and why; `name` is the standup concerned (plain text), if any, and
+    `limit` the limit that was reached, if that is why."""
 
     why: Why
     name: str = ""
+    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Edited:
     name: str
     channel_id: str
     channel_changed: bool
+    channel_private: bool | None = None  # None: not known yet
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.rules.permissions import Actor
+from bot.rules.validation import clean_text
 from bot.runtime import Services
 from bot.slack.gateway import error_code
 from storage import members
@@ -25,6 +26,7 @@ ROLE_FRESHNESS = dt.timedelta(minutes=15)
 # Profile look-ups during a form submission must finish well inside Slack's 3 seconds.
 PROFILE_LOOKUP_BUDGET = 1.5
 SLACKBOT = "USLACKBOT"
+MEMBER_NAME_MAX = 255  # member.name's width
 
 
 @dataclass
@@ -59,6 +61,12 @@ def slack_caller(
     return Caller(workspace_id, user_id, lambda: identify(services, client, workspace_id, user_id))
 
 
+def _display_name(user: dict[str, Any]) -> str | None:
+    """The name Slack shows, as we can store it (people choose their own names)."""
+    name = (user.get("profile") or {}).get("display_name") or user.get("real_name")
+    return clean_text(str(name))[:MEMBER_NAME_MAX] if name else None
+
+
 def _is_admin(user: dict[str, Any]) -> bool:
     return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
@@ -81,7 +89,7 @@ async def fetch_profile(
             session,
             workspace_id,
             slack_user_id,
-            name=(user.get("profile") or {}).get("display_name") or user.get("real_name"),
+            name=_display_name(user),
             tz=user.get("tz"),
             is_bot=bool(user.get("is_bot")) or slack_user_id == SLACKBOT,
             deleted=bool(user.get("deleted")),

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import channels
 from bot.people import refresh_profiles
 from bot.rules.timemath import (
     local_occurrence_utc,
@@ -30,6 +33,8 @@ LOOKBACK = dt.timedelta(hours=24)
 HORIZON = dt.timedelta(minutes=10)
 # A standup is planned again once less than this is left of its planned window.
 REPLAN_MARGIN = dt.timedelta(minutes=5)
+# Seconds a planning pass may spend learning which channels are private.
+LEARN_PRIVACY_BUDGET = 5.0
 
 
 @dataclass(frozen=True)
@@ -222,3 +227,17 @@ async def plan_workspace(services: Services, workspace_id: int, now: dt.datetime
                 )
                 if created:
                     log.info("prompts_planned", standup_id=standup.id, count=created)
+        await _learn_channel_privacy(services, client, workspace_id)
+
+
+async def _learn_channel_privacy(
+    services: Services, client: AsyncWebClient, workspace_id: int
+) -> None:
+    """Standups older than channel privacy tracking count as private until we know: look a few
+    of their channels up, after planning and within a budget, so it never delays a prompt."""
+    try:
+        await asyncio.wait_for(
+            channels.learn_unknown(services, client, workspace_id), LEARN_PRIVACY_BUDGET
+        )
+    except Exception as exc:
+        log.info("channel_privacy_not_learned", error_type=type(exc).__name__)

@@ -9,6 +9,15 @@ from cryptography.fernet import Fernet
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.rules.validation import (
+    MAX_ANSWER_LEN,
+    MAX_PARTICIPANTS,
+    MAX_QUESTIONS,
+    PARTICIPANTS_CEILING,
+    QUESTIONS_CEILING,
+    Limits,
+)
+
 DEFAULT_SCOPES = (
     "commands,chat:write,im:write,users:read,channels:join,channels:read,groups:read,"
     "im:history,channels:history,groups:history"
@@ -62,6 +71,13 @@ class Settings(BaseSettings):
     install_rate_per_minute: int = Field(default=20, ge=1, le=10_000)
     metrics_token: str | None = None
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Limits: every refusal says the limit and names the setting that changes it.
+    max_standups_per_workspace: int = Field(default=200, ge=1)
+    max_participants_per_standup: int = Field(
+        default=MAX_PARTICIPANTS, ge=1, le=PARTICIPANTS_CEILING
+    )
+    max_questions_per_standup: int = Field(default=MAX_QUESTIONS, ge=1, le=QUESTIONS_CEILING)
+    max_answer_length: int = Field(default=MAX_ANSWER_LEN, ge=1, le=MAX_ANSWER_LEN)
 
     @field_validator(
         "slack_signing_secret",
@@ -172,6 +188,15 @@ class Settings(BaseSettings):
     def single_workspace(self) -> bool:
         """One workspace, token from the environment (no OAuth install flow)."""
         return self.slack_bot_token is not None
+
+    @property
+    def limits(self) -> Limits:
+        """The per-standup limits, as the form validation takes them."""
+        return Limits(
+            participants=self.max_participants_per_standup,
+            questions=self.max_questions_per_standup,
+            answer_length=self.max_answer_length,
+        )
 
     @property
     def scopes(self) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import channels
 from bot.outcomes import (
     Change,
     Created,
@@ -45,6 +46,7 @@ from bot.rules.permissions import (
     can_manage,
     can_read_history,
     can_remove_owner,
+    can_see,
 )
 from bot.rules.timemath import (
     describe_schedule,
@@ -54,7 +56,13 @@ from bot.rules.timemath import (
     parse_local_time,
     weekdays_to_mask,
 )
-from bot.rules.validation import FormField, StandupDraft, name_key, validate_draft
+from bot.rules.validation import (
+    FormField,
+    StandupDraft,
+    clean_draft,
+    name_key,
+    validate_draft,
+)
 from bot.runtime import Services
 from bot.slack.gateway import error_code, send_dm
 from bot.views import wording
@@ -115,25 +123,36 @@ def _name_taken() -> FieldErrors:
 
 
 async def may_create(services: Services, caller: Caller) -> Refusal | None:
-    """Before opening the form: refuse early if only admins may create standups here."""
+    """Before opening the form: refuse early if only admins may create standups here, or if
+    the workspace has as many standups as it may."""
     async with services.db.session() as session:
         workspace = await workspaces.workspace_by_id(session, caller.workspace_id)
         restricted = bool(workspace and workspace.create_restricted)
-    if not restricted:
-        return None
-    decision = can_create(await caller.actor(), create_restricted=True)
-    return None if decision else refused(decision)
+        count = await standups.count_standups(session, caller.workspace_id)
+    if restricted:
+        decision = can_create(await caller.actor(), create_restricted=True)
+        if not decision:
+            return refused(decision)
+    return _standup_limit(services, count)
+
+
+def _standup_limit(services: Services, count: int) -> Refusal | None:
+    limit = services.settings.max_standups_per_workspace
+    return Refusal(Why.STANDUP_LIMIT, limit=limit) if count >= limit else None
 
 
 async def create(
     services: Services, client: AsyncWebClient, caller: Caller, draft: StandupDraft
 ) -> Created | FieldErrors | Refusal:
     """Validate and store a new standup; its creator becomes its owner."""
+    draft = clean_draft(draft)
     actor = await caller.actor() if await _creation_restricted(services, caller) else None
     bots = await bot_ids(services, client, caller.workspace_id, draft.participant_ids)
     now = services.clock()
     try:
         async with services.db.session() as session:
+            # First, so that the count below holds until this standup is committed.
+            await standups.hold_creation(session, caller.workspace_id)
             workspace = await workspaces.workspace_by_id(session, caller.workspace_id)
             restricted = bool(workspace and workspace.create_restricted)
             decision = can_create(
@@ -141,11 +160,17 @@ async def create(
             )
             if not decision:
                 return refused(decision)
+            full = _standup_limit(
+                services, await standups.count_standups(session, caller.workspace_id)
+            )
+            if full is not None:
+                return full
             errors = validate_draft(
                 draft,
                 existing_names=await standups.standup_name_keys(session, caller.workspace_id),
                 bot_user_ids=bots,
                 is_valid_tz=is_valid_timezone,
+                limits=services.settings.limits,
             )
             if errors:
                 return FieldErrors(errors)
@@ -187,6 +212,7 @@ async def edit(
 ) -> Edited | FieldErrors | Refusal:
     """Save an edited standup (owners and admins). Schedule changes apply from now on: unsent
     prompts are re-planned from the new schedule."""
+    draft = clean_draft(draft)
     bots = await bot_ids(services, client, caller.workspace_id, draft.participant_ids)
     now = services.clock()
     try:
@@ -199,6 +225,7 @@ async def edit(
                 existing_names=names - {row.name_key},
                 bot_user_ids=bots,
                 is_valid_tz=is_valid_timezone,
+                limits=services.settings.limits,
             )
             if errors:
                 return FieldErrors(errors)
@@ -212,6 +239,8 @@ async def edit(
             old_channel = row.channel_id
             for key, value in config.items():
                 setattr(row, key, value)
+            if row.channel_id != old_channel:  # listed as private until we learn the new one
+                row.channel_private = None
             row.updated_at = now
             await standups.replace_participants(
                 session, caller.workspace_id, row, draft.participant_ids, now
@@ -225,7 +254,9 @@ async def edit(
         return _name_taken()
     log.info("standup_edited", standup_id=row.id)
     services.wake_scheduler()
-    return Edited(row.id, row.name, row.channel_id, row.channel_id != old_channel)
+    return Edited(
+        row.id, row.name, row.channel_id, row.channel_id != old_channel, row.channel_private
+    )
 
 
 async def edit_form(services: Services, caller: Caller, name: str) -> EditForm | Refusal:
@@ -249,12 +280,13 @@ async def edit_form(services: Services, caller: Caller, name: str) -> EditForm |
 # --- the channel and the creator ---------------------------------------------------------------
 
 
-async def join_channel(client: AsyncWebClient, channel_id: str) -> str | None:
-    """Join a public channel ourselves; for a private one we must be invited. Returns the
-    problem ("private" or Slack's error) or None."""
+async def join_channel(
+    services: Services, client: AsyncWebClient, workspace_id: int, channel_id: str
+) -> str | None:
+    """Join a public channel ourselves; for a private one we must be invited. Whether it is
+    private is recorded on the way. Returns the problem ("private" or Slack's error) or None."""
     try:
-        info = await client.conversations_info(channel=channel_id)
-        channel: dict[str, Any] = info["channel"]
+        channel = await channels.describe(services, client, workspace_id, channel_id)
         if channel.get("is_member"):
             return None
         if channel.get("is_private"):
@@ -267,18 +299,26 @@ async def join_channel(client: AsyncWebClient, channel_id: str) -> str | None:
         return code
 
 
-async def announce_created(client: AsyncWebClient, caller: Caller, created: Created) -> None:
+async def announce_created(
+    services: Services, client: AsyncWebClient, caller: Caller, created: Created
+) -> None:
     """Set up the channel, then DM the creator what was made (and any channel problem)."""
-    problem = await join_channel(client, created.channel_id)
+    problem = await join_channel(services, client, caller.workspace_id, created.channel_id)
     note = wording.channel_note(created.channel_id, problem) if problem else None
     await _dm(client, caller.user_id, wording.created(created, note))
 
 
-async def announce_edited(client: AsyncWebClient, caller: Caller, edited: Edited) -> None:
-    """A new channel is joined; if we can't post there, the editor hears why."""
+async def announce_edited(
+    services: Services, client: AsyncWebClient, caller: Caller, edited: Edited
+) -> None:
+    """A new channel is joined; if we can't post there, the editor hears why. A channel whose
+    privacy we never learned (a standup older than that) is looked up."""
     if not edited.channel_changed:
+        if edited.channel_private is None:
+            with suppress(SlackApiError):
+                await channels.describe(services, client, caller.workspace_id, edited.channel_id)
         return
-    problem = await join_channel(client, edited.channel_id)
+    problem = await join_channel(services, client, caller.workspace_id, edited.channel_id)
     if problem:
         await _dm(
             client, caller.user_id, text_message(wording.channel_note(edited.channel_id, problem))
@@ -445,21 +485,29 @@ def changes(entries: Sequence[AuditEntry]) -> list[Change]:
 # --- lists ------------------------------------------------------------------------------------
 
 
-async def overview(
-    services: Services, workspace_id: int, *, involving: str | None = None
-) -> list[Overview]:
-    """This workspace's standups (only those `involving` a user, if given), with their next
-    run: a fixed number of queries whatever the number of standups."""
+async def overview(services: Services, viewer: Caller, *, mine: bool = False) -> list[Overview]:
+    """This workspace's standups as `viewer` may see them — one in a private channel (or one
+    whose channel's privacy is not known yet) only if they take part in it or are a workspace
+    admin — or, with `mine`, only those they take part in; each with its next run.
+
+    A fixed number of queries whatever the number of standups; the viewer's admin flag is only
+    looked up (users.info, cached) when a private standup they don't take part in is listed.
+    """
     now = services.clock()
     async with services.db.session() as session:
-        everything = await standups.standups_with_people(session, workspace_id)
-    items = []
+        everything = await standups.standups_with_people(session, viewer.workspace_id)
+    candidates = []
     for entry in everything:
+        involved = entry.owners | {m.slack_user_id for m in entry.participants}
+        if not mine or viewer.user_id in involved:
+            candidates.append((entry, involved))
+    actor = Actor(viewer.user_id, is_admin=False)
+    if any(not can_see(actor, people, e.standup.channel_private) for e, people in candidates):
+        actor = await viewer.actor()  # only an admin sees more than this
+    shown = [e for e, people in candidates if can_see(actor, people, e.standup.channel_private)]
+    items = []
+    for entry in shown:
         standup, people = entry.standup, entry.participants
-        if involving is not None and involving not in entry.owners | {
-            m.slack_user_id for m in people
-        }:
-            continue
         items.append(
             Overview(
                 standup_id=standup.id,

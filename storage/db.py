@@ -29,7 +29,9 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine; SQLite gets foreign keys on and a busy timeout."""
+    """Create the async engine; SQLite gets foreign keys on and a busy timeout. Statement
+    parameters (answers, tokens) never appear in SQLAlchemy's errors or logs."""
+    kwargs.setdefault("hide_parameters", True)
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(url, **kwargs)

@@ -33,6 +33,24 @@ async def standup_name_keys(session: AsyncSession, workspace_id: int) -> set[str
     return {r[0] for r in rows}
 
 
+async def hold_creation(session: AsyncSession, workspace_id: int) -> None:
+    """Serialise standup creation in a workspace until this transaction ends, so a count
+    checked in it still holds at commit: a no-op UPDATE of the workspace row takes its row
+    lock on Postgres and, as the transaction's first statement, the write lock on SQLite."""
+    await session.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace_id)
+        .values(create_restricted=Workspace.create_restricted, updated_at=Workspace.updated_at)
+    )
+
+
+async def count_standups(session: AsyncSession, workspace_id: int) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(Standup).where(Standup.workspace_id == workspace_id)
+    )
+    return int(count or 0)
+
+
 async def create_standup(
     session: AsyncSession,
     workspace_id: int,
@@ -140,6 +158,37 @@ async def standups_with_people(session: AsyncSession, workspace_id: int) -> list
     ):
         owners[standup_id].add(user_id)
     return [StandupPeople(s, people[s.id], {s.owner_user_id, *owners[s.id]}) for s in standups]
+
+
+async def record_channel_privacy(
+    session: AsyncSession, workspace_id: int, channel_id: str, private: bool
+) -> int:
+    """What Slack said about a channel: every standup of this workspace posting there learns
+    whether it is private. Returns how many changed."""
+    result = await session.execute(
+        update(Standup)
+        .where(
+            Standup.workspace_id == workspace_id,
+            Standup.channel_id == channel_id,
+            or_(Standup.channel_private.is_(None), Standup.channel_private.is_not(private)),
+        )
+        .values(channel_private=private)
+    )
+    return affected(result)
+
+
+async def channels_of_unknown_privacy(
+    session: AsyncSession, workspace_id: int, limit: int
+) -> list[str]:
+    """Channels of this workspace's standups whose privacy we have not learned yet."""
+    rows = await session.execute(
+        select(Standup.channel_id)
+        .where(Standup.workspace_id == workspace_id, Standup.channel_private.is_(None))
+        .distinct()
+        .order_by(Standup.channel_id)
+        .limit(limit)
+    )
+    return [r[0] for r in rows]
 
 
 async def delete_standup(session: AsyncSession, workspace_id: int, standup_id: int) -> bool:

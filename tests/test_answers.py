@@ -394,3 +394,19 @@ async def test_long_answers_fit_block_kit_limits(env: Env) -> None:
         assert "".join(escaped.split()) in shown  # nothing lost, nothing unescaped
     assert "<!here>" not in json.dumps(reply.body)
     assert await _prompt_row(env, ALICE) == ("answered", [a.strip() for a in long_answers])
+
+
+async def test_an_answer_with_nul_characters_is_stored_without_them(env: Env) -> None:
+    """Postgres refuses NUL in text: such an answer used to fail with "please try again",
+    however often it was tried."""
+    slack, req = env.slack, env.app.requests
+    modal = await _open_answer_modal(env, ALICE)
+    status, text = await req.view_submission(
+        ALICE, modal, answer_values(["shipped\x00 it", "next\x00", "none"])
+    )
+    assert status == 200 and text.strip() == "", text
+    [reply] = await slack.wait_for(
+        "chat.postMessage", timeout=5, predicate=lambda c: c in _thread_posts(env)
+    )
+    assert reply.ok and "shipped it" in json.dumps(reply.body["blocks"])
+    assert await _prompt_row(env, ALICE) == ("answered", ["shipped it", "next", "none"])

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
+from storage.models import Standup
 from tests.harness import RunningApp, create_form_values, find_action, is_prompt, start_app
 from tests.slack_fake import Call, FakeSlack
+from tests.slack_signing import app_home_opened_event
 
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
 CHANNEL = "C0STANDUP1"
@@ -57,6 +60,7 @@ async def _create(
     """Create a standup the way a user does: /standup create, then submit the modal."""
     slack = app.slack
     opened_before = len(slack.calls_to("views.open"))
+    dms_before = len([c for c in slack.calls_to("chat.postMessage") if _dm_to(owner)(c)])
     status, _ = await app.requests.command(owner, "create", channel_id=COMMAND_CHANNEL)
     assert status == 200
     opened = await slack.wait_for("views.open", count=opened_before + 1)
@@ -76,6 +80,13 @@ async def _create(
         ),
     )
     assert status == 200 and "errors" not in text, text
+    # The creator's confirmation comes after the channel was looked up (and its privacy, which
+    # decides who sees the standup in lists, recorded).
+    await slack.wait_for("chat.postMessage", count=dms_before + 1, predicate=_dm_to(owner))
+
+
+def _dm_to(user: str) -> Callable[[Call], bool]:
+    return lambda call: call.body.get("channel") == "D" + user[1:]
 
 
 async def _reply(app: RunningApp, user: str, text: str) -> Call:
@@ -426,3 +437,135 @@ async def test_a_hostile_owners_command_costs_milliseconds_and_is_answered(
     reply = await _reply(app, ALICE, crafted[:1000])
     assert time.perf_counter() - started < 1.0
     assert "no standup called" in reply.body["text"]
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+async def test_limits_are_refused_with_the_limit_and_the_setting(database_url: str) -> None:
+    async with FakeSlack() as slack:
+        for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol")):
+            slack.add_user(user, name, tz=ZONE)
+        slack.add_channel(CHANNEL, "standup")
+        slack.add_channel(COMMAND_CHANNEL, "general")
+        app = await start_app(
+            database_url, slack, max_standups_per_workspace=1, max_participants_per_standup=2
+        )
+        try:
+            # A form opened now, before the workspace is full; its people picker takes two.
+            await app.requests.command(BOB, "create", channel_id=COMMAND_CHANNEL)
+            [opened] = await slack.wait_for("views.open")
+            early = opened.body["view"]
+            [picker] = [b for b in early["blocks"] if b.get("block_id") == "participants"]
+            assert picker["element"]["max_selected_items"] == 2
+
+            def values(name: str, participants: list[str]) -> dict[str, Any]:
+                return create_form_values(
+                    name=name,
+                    channel=CHANNEL,
+                    questions=["What did you do?"],
+                    participants=participants,
+                    days=[0],
+                    time=_far_local_time(),
+                )
+
+            _, text = await app.requests.view_submission(
+                BOB, early, values("Crowded", [ALICE, BOB, CAROL])
+            )
+            errors = json.loads(text)["errors"]
+            assert set(errors) == {"participants"}
+            assert "at most 2 (you picked 3)" in errors["participants"]
+            assert "MAX_PARTICIPANTS_PER_STANDUP" in errors["participants"]
+
+            await _create(app, ALICE, "Daily", [ALICE, BOB])
+            reply = await _reply(app, CAROL, "create")
+            assert "at most 1 standups (MAX_STANDUPS_PER_WORKSPACE)" in _text(reply)
+            assert "ask your operator to raise the limit" in _text(reply)
+            # The form opened earlier is refused too, under its name field.
+            _, text = await app.requests.view_submission(BOB, early, values("Second", [BOB]))
+            errors = json.loads(text)["errors"]
+            assert set(errors) == {"name"} and "MAX_STANDUPS_PER_WORKSPACE" in errors["name"]
+            listing = _text(await _reply(app, ALICE, "list"))
+            assert "Daily" in listing and "Second" not in listing and "Crowded" not in listing
+        finally:
+            await app.stop()
+
+
+# --- privacy ----------------------------------------------------------------------------------
+
+PRIVATE = "G0SECRET01"
+DAVE = "U0DAVE001"  # a workspace admin
+
+
+async def _create_in(
+    app: RunningApp, owner: str, name: str, channel: str, people: list[str]
+) -> None:
+    """Create through the modal, and wait for the creator's DM: by then the channel has been
+    looked up (conversations.info) and its privacy recorded."""
+    slack = app.slack
+    opened_before = len(slack.calls_to("views.open"))
+    await app.requests.command(owner, "create", channel_id=COMMAND_CHANNEL)
+    modal = (await slack.wait_for("views.open", count=opened_before + 1))[-1].body["view"]
+    values = create_form_values(
+        name=name,
+        channel=channel,
+        questions=["What did you do?"],
+        participants=people,
+        days=[0],
+        time=_far_local_time(),
+    )
+    status, text = await app.requests.view_submission(owner, modal, values)
+    assert status == 200 and "errors" not in text, text
+    await slack.wait_for(
+        "chat.postMessage",
+        predicate=lambda c: c.body["channel"] == "D" + owner[1:] and name in c.body["text"],
+    )
+
+
+async def _home_of(app: RunningApp, user: str) -> str:
+    before = len(app.slack.calls_to("views.publish"))
+    status, _ = await app.requests.event(app_home_opened_event(user))
+    assert status == 200
+    published = await app.slack.wait_for("views.publish", count=before + 1)
+    return json.dumps(published[-1].body["view"])
+
+
+async def test_private_channel_standups_are_listed_only_to_their_people_and_admins(
+    database_url: str,
+) -> None:
+    async with FakeSlack() as slack:
+        for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol")):
+            slack.add_user(user, name, tz=ZONE)
+        slack.add_user(DAVE, "dave", tz=ZONE, is_admin=True)
+        slack.add_channel(CHANNEL, "standup")
+        slack.add_channel(COMMAND_CHANNEL, "general")
+        slack.add_channel(PRIVATE, "secret", is_private=True, bot_is_member=True)
+        app = await start_app(database_url, slack, scheduler_tick_seconds=0.5)
+        try:
+            await _create_in(app, ALICE, "Open standup", CHANNEL, [ALICE])
+            await _create_in(app, ALICE, "Secret standup", PRIVATE, [ALICE, BOB])
+            for user, sees_secret in ((CAROL, False), (BOB, True), (ALICE, True), (DAVE, True)):
+                listing = _text(await _reply(app, user, "list"))
+                assert "Open standup" in listing, (user, listing)
+                assert ("Secret standup" in listing) is sees_secret, (user, listing)
+            assert "Secret standup" not in await _home_of(app, CAROL)
+            assert "Secret standup" in await _home_of(app, BOB)
+
+            # A standup from before privacy was recorded counts as private until the planner
+            # has looked its channel up.
+            services = app.app.services
+            async with services.db.session() as session:
+                await session.execute(
+                    update(Standup)
+                    .where(Standup.name == "Open standup")
+                    .values(channel_private=None, planned_until=None)
+                )
+            slack.clear()
+            listing = _text(await _reply(app, CAROL, "list"))
+            assert "Open standup" not in listing
+            [lookup] = await slack.wait_for("conversations.info", timeout=5)
+            assert lookup.body["channel"] == CHANNEL
+            await slack.wait_idle(quiet=0.3)
+            assert "Open standup" in _text(await _reply(app, CAROL, "list"))
+        finally:
+            await app.stop()

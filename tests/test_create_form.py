@@ -203,3 +203,18 @@ async def test_private_channel_the_bot_is_in_needs_no_invite(database_url: str) 
             slack.assert_not_called("conversations.join")
         finally:
             await app.stop()
+
+
+async def test_nul_and_invisible_characters_neither_fail_the_form_nor_make_a_twin(
+    env: tuple[RunningApp, FakeSlack],
+) -> None:
+    app, _ = env
+    questions = ["What did you do?\x00", "\x00", "What's next?"]
+    assert await _submit(app, _form(name="Da\u200bily\x00 sync", questions=questions)) == {}
+    for twin in ("Daily sync", "DAILY\u2060 SYNC", "Ｄａｉｌｙ sync"):
+        ack = await _submit(app, _form(name=twin, participants=[BOB]), user=BOB)
+        assert ack.get("response_action") == "errors", (twin, ack)
+        assert "already exists" in ack["errors"]["name"], ack
+    listing = await _listing(app)
+    assert listing.count("Daily sync") == 1
+    assert "\\u200b" not in listing and "\\u0000" not in listing

@@ -39,7 +39,7 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
     saved_level = root.level
     noisy = {
         n: logging.getLogger(n).level
-        for n in ("aiohttp.access", "apscheduler", "sqlalchemy.engine")
+        for n in ("aiohttp.access", "apscheduler", "sqlalchemy.engine", "aiosqlite")
     }
     saved_structlog = structlog.get_config()
     installed: list[logging.Handler] = []
@@ -202,3 +202,36 @@ def test_level_filters_and_noisy_loggers_are_quiet(configure: Configure) -> None
     logging.getLogger("apscheduler").info("tick")
     log.debug("debug shown")
     assert [line["event"] for line in _lines(debug)] == ["debug shown"]
+
+
+def test_debug_keeps_statement_parameters_and_slack_bodies_out(configure: Configure) -> None:
+    """At DEBUG the drivers' statement logs stay quiet and slack_sdk's request and response
+    lines lose their arguments and bodies (answers, OAuth codes, message texts)."""
+    stream = configure(level="DEBUG")
+    answer = "my private answer"
+    logging.getLogger("aiosqlite").debug("executing %s", f"execute('INSERT …', ('{answer}',))")
+    logging.getLogger("sqlalchemy.engine.Engine").info("[generated in 0.1s] ('%s',)", answer)
+    web = logging.getLogger("slack_sdk.web.async_base_client")
+    web.debug(
+        "Sending a request - url: POST http://slack.test/api/oauth.v2.access, params: {}, "
+        f"files: {{}}, data: {{'code': '1234.5678.c0de', 'text': '{answer}'}}, json: {{}}, "
+        "proxy: {}, headers: {'Authorization': '(redacted)'}"
+    )
+    web.debug(
+        "Received the following response - status: 200, headers: {}, "
+        f"body: {{'ok': True, 'message': {{'text': '{answer}'}}}}"
+    )
+    logging.getLogger("slack_sdk.webhook.async_client").debug(
+        "Sending a request - url: https://hooks.slack.com/commands/T1/2/s3cr3t, "
+        f"body: {{'text': '{answer}'}}, headers: {{}}"
+    )
+    web.debug("No response data returned from the following API call: chat.postMessage.")
+    text = stream.getvalue()
+    for secret in (answer, "c0de", "s3cr3t"):
+        assert secret not in text, text
+    assert [line["event"] for line in _lines(stream)] == [
+        "Sending a request - url: POST http://slack.test/api/oauth.v2.access (arguments withheld)",
+        "Received the following response - status: 200 (withheld)",
+        "Sending a request - url: a response_url (arguments withheld)",
+        "No response data returned from the following API call: chat.postMessage.",
+    ]

@@ -255,3 +255,43 @@ def test_bot_token_must_be_a_bot_token(monkeypatch: pytest.MonkeyPatch, token: s
     assert problem.startswith("SLACK_BOT_TOKEN")
     assert "xoxb-" in problem
     assert token not in problem, "the refused token must not be echoed"
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+def test_limits_have_defaults_and_can_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _load(monkeypatch, SLACK_SIGNING_SECRET="x", SLACK_BOT_TOKEN=BOT_TOKEN)
+    assert settings.max_standups_per_workspace == 200
+    assert settings.max_participants_per_standup == 100
+    assert settings.max_questions_per_standup == 10
+    assert settings.max_answer_length == 3000
+    lowered = _load(
+        monkeypatch,
+        SLACK_SIGNING_SECRET="x",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        MAX_STANDUPS_PER_WORKSPACE="5",
+        MAX_PARTICIPANTS_PER_STANDUP="20",
+        MAX_QUESTIONS_PER_STANDUP="20",
+        MAX_ANSWER_LENGTH="500",
+    )
+    assert (lowered.limits.participants, lowered.limits.questions) == (20, 20)
+    assert (lowered.max_standups_per_workspace, lowered.limits.answer_length) == (5, 500)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "bound"),
+    [
+        ("MAX_PARTICIPANTS_PER_STANDUP", "101", "100"),  # Slack's people picker takes 100
+        ("MAX_QUESTIONS_PER_STANDUP", "21", "20"),
+        ("MAX_ANSWER_LENGTH", "3001", "3000"),  # Slack's input maximum
+        ("MAX_STANDUPS_PER_WORKSPACE", "0", "1"),
+    ],
+)
+def test_limits_beyond_what_slack_takes_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, bound: str
+) -> None:
+    problem = _one_problem(
+        monkeypatch, SLACK_SIGNING_SECRET="x", SLACK_BOT_TOKEN=BOT_TOKEN, **{name: value}
+    )
+    assert problem.startswith(f"{name}: ") and bound in problem

@@ -6,6 +6,7 @@ checks, refusals, audit entries and transaction boundaries are tested here once.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from bot import checkins, standups, workspaces
+from bot import channels, checkins, standups, workspaces
 from bot.outcomes import (
     Created,
     Deleted,
@@ -35,11 +36,12 @@ from bot.rules.validation import FormField, StandupDraft
 from bot.runtime import Services
 from bot.settings import load_settings
 from bot.slack.gateway import SlackGateway
+from bot.views import wording
 from storage import members as members_db
 from storage import workspaces as workspaces_db
 from storage.db import Database
 from storage.migrate import upgrade_to_head
-from storage.models import AuditEntry, Prompt, PromptState, Run, RunState
+from storage.models import Answer, AuditEntry, Prompt, PromptState, Run, RunState, Standup
 
 OWNER, PEER, ADMIN, STRANGER = "U0OWNER01", "U0PEER001", "U0ADMIN01", "U0STRANGE"
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -330,7 +332,7 @@ async def test_delete_is_confirmed_then_done_only_by_a_manager_of_this_workspace
     assert await standups.delete(services, world.caller(OWNER), created.standup_id) == Deleted(
         "Daily"
     )
-    assert await standups.overview(services, world.workspace_id) == []
+    assert await standups.overview(services, world.caller(OWNER)) == []
     assert await audit_actions(world) == ["create", "delete"]
 
 
@@ -366,12 +368,12 @@ async def test_overview_lists_only_what_involves_a_person_in_a_fixed_number_of_q
     engine = world.services.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", on_execute)
     try:
-        everything = await standups.overview(world.services, world.workspace_id)
+        everything = await standups.overview(world.services, world.caller(ADMIN, admin=True))
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
     assert len(everything) == 6
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 3
-    mine = await standups.overview(world.services, world.workspace_id, involving=PEER)
+    mine = await standups.overview(world.services, world.caller(PEER), mine=True)
     assert [o.name for o in mine] == [f"Team {i}" for i in range(5)]
     assert all(o.next_run is not None and o.next_run > NOW for o in everything)
 
@@ -453,3 +455,240 @@ async def test_skip_once_and_nothing_after_the_run_closed(world: World) -> None:
         services, checkins.PromptRef(world.workspace_id, PEER, prompt_id)
     )
     assert form == Refusal(Why.CHECKIN_CLOSED)
+
+
+# --- text the database or a reader can't take -------------------------------------------------
+
+
+async def test_nul_characters_are_stripped_from_names_questions_and_answers(world: World) -> None:
+    """Postgres refuses NUL in text: it used to fail the whole submission, again and again."""
+    client = world.services.slack.client("xoxb-never-called")
+    nul = StandupDraft(
+        **{**draft("Dai\x00ly\x01").__dict__, "questions": ["Yester\x00day?", "\x00", "Today?"]}
+    )
+    created = await standups.create(world.services, client, world.caller(OWNER), nul)
+    assert isinstance(created, Created) and created.name == "Daily"
+    # Looking a standup up by a name with NUL in it is no problem either.
+    started = await standups.run_now(world.services, world.caller(OWNER), "Dai\x00ly")
+    assert started == RunStarted("Daily", 2)
+    async with world.services.db.session() as session:
+        member = await members_db.get_member(session, world.workspace_id, PEER)
+        assert member is not None
+        prompt = (
+            await session.execute(select(Prompt).where(Prompt.member_id == member.id))
+        ).scalar_one()
+        prompt.state = PromptState.SENT
+    ref = checkins.PromptRef(world.workspace_id, PEER, prompt.id)
+    answered = await checkins.answer(world.services, ref, ["did \x00it", "\ud800 next"])
+    assert isinstance(answered, checkins.Answered)
+    only_nul = await checkins.answer(world.services, ref, ["\x00", "fine"])
+    assert only_nul == checkins.AnswerErrors({0: "Please answer this question (a dash is fine)."})
+    async with world.services.db.session() as session:
+        standup = (await session.execute(select(Standup))).scalar_one()
+        bodies = (await session.execute(select(Answer.body).order_by(Answer.position))).all()
+    assert (standup.name, standup.questions) == ("Daily", ["Yesterday?", "Today?"])
+    assert [b[0] for b in bodies] == ["did it", "\ufffd next"]
+
+
+@pytest.mark.parametrize(
+    "twin",
+    [
+        "Da\u200bily",
+        "DA\u2060ILY",
+        "\ufeffDaily\u200e",
+        "ＤＡＩＬＹ",
+        "Da\u00adily",
+        " daily\u202e ",
+    ],
+)
+async def test_names_that_only_look_different_are_one_name(world: World, twin: str) -> None:
+    await create(world)
+    client = world.services.slack.client("xoxb-never-called")
+    outcome = await standups.create(world.services, client, world.caller(PEER), draft(twin))
+    assert isinstance(outcome, FieldErrors) and "already exists" in outcome.errors[FormField.NAME]
+    found = await standups.run_now(world.services, world.caller(OWNER), twin)
+    assert isinstance(found, RunStarted) and found.name == "Daily"
+    assert [o.name for o in await standups.overview(world.services, world.caller(OWNER))] == [
+        "Daily"
+    ]
+
+
+async def test_names_are_stored_without_invisible_characters(world: World) -> None:
+    spoof = await create(world, name="\u202eStand\u200bup\u2060  team\ufeff")
+    assert spoof.name == "Standup team"
+    emoji = await create(world, name="👩\u200d💻 crew")  # a joiner inside an emoji stays
+    assert emoji.name == "👩\u200d💻 crew"
+    client = world.services.slack.client("xoxb-never-called")
+    blank = await standups.create(
+        world.services, client, world.caller(OWNER), draft("\u200b\u2060\x00")
+    )
+    assert (
+        isinstance(blank, FieldErrors)
+        and "Give the standup a name" in (blank.errors[FormField.NAME])
+    )
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+def set_limits(world: World, **limits: int) -> None:
+    """As if the operator had set these MAX_… settings."""
+    settings = world.services.settings.model_copy(update=limits)
+    world.services.settings = settings
+
+
+async def test_a_workspace_has_at_most_max_standups_per_workspace(world: World) -> None:
+    set_limits(world, max_standups_per_workspace=2)
+    first = await create(world, name="One")
+    await create(world, name="Two")
+    client = world.services.slack.client("xoxb-never-called")
+    full = Refusal(Why.STANDUP_LIMIT, limit=2)
+    assert await standups.create(world.services, client, world.caller(OWNER), draft()) == full
+    assert await standups.may_create(world.services, world.caller(PEER)) == full
+    said = wording.refusal_plain(full)
+    assert said == (
+        "A workspace can have at most 2 standups (MAX_STANDUPS_PER_WORKSPACE); "
+        "delete one or ask your operator to raise the limit."
+    )
+    assert "MAX_STANDUPS_PER_WORKSPACE" in wording.refusal(full)
+    # Per workspace: the other one is not full; and deleting one makes room.
+    await create(world, name="Elsewhere", other=True)
+    assert await standups.delete(world.services, world.caller(OWNER), first.standup_id)
+    await create(world, name="Three")
+    assert await audit_actions(world) == ["create", "create", "create", "delete", "create"]
+
+
+async def test_concurrent_creates_never_pass_the_limit(world: World) -> None:
+    set_limits(world, max_standups_per_workspace=3)
+    client = world.services.slack.client("xoxb-never-called")
+    outcomes = await asyncio.gather(
+        *(
+            standups.create(world.services, client, world.caller(OWNER), draft(f"Team {i}"))
+            for i in range(6)
+        )
+    )
+    assert sum(isinstance(o, Created) for o in outcomes) == 3
+    assert [o for o in outcomes if not isinstance(o, Created)] == [
+        Refusal(Why.STANDUP_LIMIT, limit=3)
+    ] * 3
+    assert len(await standups.overview(world.services, world.caller(OWNER))) == 3
+
+
+async def test_participants_and_questions_limits_say_which_setting_changes_them(
+    world: World,
+) -> None:
+    set_limits(world, max_participants_per_standup=2, max_questions_per_standup=2)
+    client = world.services.slack.client("xoxb-never-called")
+    crowded = draft(participants=(OWNER, PEER, ADMIN))
+    outcome = await standups.create(world.services, client, world.caller(OWNER), crowded)
+    assert isinstance(outcome, FieldErrors)
+    assert outcome.errors == {
+        FormField.PARTICIPANTS: (
+            "Too many participants: a standup can have at most 2 (you picked 3). Remove some, "
+            "or ask your operator to raise MAX_PARTICIPANTS_PER_STANDUP."
+        ),
+        FormField.QUESTIONS: (
+            "Too many questions: use at most 2 (you have 3), one per line. Remove some, "
+            "or ask your operator to raise MAX_QUESTIONS_PER_STANDUP."
+        ),
+    }
+    # An edit is held to the same limits, and nothing is changed by a refused one.
+    set_limits(world, max_participants_per_standup=3, max_questions_per_standup=3)
+    created = await create(world)
+    set_limits(world, max_participants_per_standup=1)
+    edited = await standups.edit(
+        world.services, client, world.caller(OWNER), created.standup_id, draft()
+    )
+    assert isinstance(edited, FieldErrors) and set(edited.errors) == {FormField.PARTICIPANTS}
+    form = await standups.edit_form(world.services, world.caller(OWNER), "Daily")
+    assert isinstance(form, EditForm) and form.participant_ids == [OWNER, PEER]
+
+
+async def test_answers_are_at_most_max_answer_length(world: World) -> None:
+    set_limits(world, max_answer_length=10)
+    prompt_id = await started_prompt(world, PEER)
+    ref = checkins.PromptRef(world.workspace_id, PEER, prompt_id)
+    form = await checkins.answer_form(world.services, ref)
+    assert isinstance(form, checkins.AnswerForm) and form.max_length == 10
+    long = await checkins.answer(world.services, ref, ["x" * 11, "ok", "ok"])
+    assert long == checkins.AnswerErrors(
+        {
+            0: "Keep it to at most 10 characters (11 now; the limit is the MAX_ANSWER_LENGTH "
+            "setting)."
+        }
+    )
+    assert isinstance(
+        await checkins.answer(world.services, ref, ["x" * 10, "ok", "ok"]), (checkins.Answered)
+    )
+
+
+# --- privacy ----------------------------------------------------------------------------------
+
+
+async def create_in(world: World, name: str, channel: str, *people: str) -> Created:
+    client = world.services.slack.client("xoxb-never-called")
+    wanted = StandupDraft(**{**draft(name, people).__dict__, "channel_id": channel})
+    outcome = await standups.create(world.services, client, world.caller(OWNER), wanted)
+    assert isinstance(outcome, Created), outcome
+    return outcome
+
+
+def counting_caller(world: World, actor: Actor) -> tuple[Caller, list[str]]:
+    """A caller whose admin look-up (users.info in the app) is counted."""
+    lookups: list[str] = []
+
+    async def lookup() -> Actor:
+        lookups.append(actor.user_id)
+        return actor
+
+    return Caller(world.workspace_id, actor.user_id, lookup), lookups
+
+
+async def names_seen(world: World, viewer: Caller, *, mine: bool = False) -> list[str]:
+    return [o.name for o in await standups.overview(world.services, viewer, mine=mine)]
+
+
+async def test_a_private_channels_standup_is_listed_only_to_its_people_and_admins(
+    world: World,
+) -> None:
+    await create_in(world, "Open", "C0PUBLIC1", OWNER)
+    await create_in(world, "Secret", "G0SECRET1", OWNER, PEER)
+    await create_in(world, "Unknown", "C0UNKNOWN", OWNER)  # privacy not learned yet
+    services = world.services
+    await channels.record_privacy(services, world.workspace_id, "C0PUBLIC1", private=False)
+    await channels.record_privacy(services, world.workspace_id, "G0SECRET1", private=True)
+    # The same channel id in another workspace tells nothing about this one's.
+    await channels.record_privacy(services, world.other_workspace_id, "C0UNKNOWN", private=False)
+
+    stranger, asked = counting_caller(world, Actor(STRANGER, is_admin=False))
+    assert await names_seen(world, stranger) == ["Open"]
+    assert asked == [STRANGER]  # a private standup was in the list: is the viewer an admin?
+    admin, _ = counting_caller(world, Actor(ADMIN, is_admin=True))
+    assert await names_seen(world, admin) == ["Open", "Secret", "Unknown"]
+    peer, asked = counting_caller(world, Actor(PEER, is_admin=False))
+    assert await names_seen(world, peer) == ["Open", "Secret"]
+    owner, asked = counting_caller(world, Actor(OWNER, is_admin=False))
+    assert await names_seen(world, owner) == ["Open", "Secret", "Unknown"]
+    assert asked == []  # everything listed involves them: no look-up
+    assert await names_seen(world, peer, mine=True) == ["Secret"]
+    assert await names_seen(world, stranger, mine=True) == []
+
+    # Moving a standup to another channel forgets what we knew until we learn the new one.
+    await channels.record_privacy(services, world.workspace_id, "C0UNKNOWN", private=False)
+    assert await names_seen(world, stranger) == ["Open", "Unknown"]
+    client = services.slack.client("xoxb-never-called")
+    form = await standups.edit_form(services, world.caller(OWNER), "Open")
+    assert isinstance(form, EditForm)
+    moved = StandupDraft(**{**draft("Open", (OWNER,)).__dict__, "channel_id": "C0ELSEWHERE"})
+    edited = await standups.edit(services, client, world.caller(OWNER), form.standup_id, moved)
+    assert isinstance(edited, Edited) and edited.channel_changed
+    assert edited.channel_private is None
+    assert await names_seen(world, stranger) == ["Unknown"]
+
+
+async def test_only_public_standups_need_no_admin_look_up(world: World) -> None:
+    await create_in(world, "Open", "C0PUBLIC1", OWNER)
+    await channels.record_privacy(world.services, world.workspace_id, "C0PUBLIC1", private=False)
+    stranger, asked = counting_caller(world, Actor(STRANGER, is_admin=False))
+    assert await names_seen(world, stranger) == ["Open"]
+    assert asked == []

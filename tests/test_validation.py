@@ -14,10 +14,14 @@ from bot.rules.validation import (
     MAX_PARTICIPANTS,
     MAX_QUESTION_LEN,
     MAX_QUESTIONS,
+    Limits,
     StandupDraft,
+    clean_draft,
+    clean_text,
     name_key,
     normalise_name,
     parse_questions,
+    validate_answers,
     validate_draft,
 )
 from bot.views import blockkit, modals
@@ -225,3 +229,50 @@ def test_normalise_name_and_key() -> None:
     assert normalise_name("  Backend \t  daily\n") == "Backend daily"
     assert name_key("  BACKEND   Daily ") == "backend daily"
     assert name_key("Straße") == name_key("STRASSE")
+
+
+def test_clean_text_drops_what_a_database_or_reader_cannot_take() -> None:
+    assert clean_text("a\x00b\x07c\x7f\x9bd") == "abcd"
+    assert clean_text("keeps\ttabs\nand\r\nlines") == "keeps\ttabs\nand\r\nlines"
+    assert clean_text("lone \ud800 surrogate") == "lone \ufffd surrogate"
+    assert clean_text("Ünïcödé 👩\u200d💻 and RTL \u200f") == "Ünïcödé 👩\u200d💻 and RTL \u200f"
+
+
+def test_invisible_characters_are_not_part_of_a_name() -> None:
+    for twin in ("Da\u200bily", "Dai\u2060ly", "\ufeffDaily", "Da\u200eily\u202e", "Da\xadily"):
+        assert normalise_name(twin) == "Daily"
+        assert name_key(twin) == "daily"
+    assert name_key("ＤＡＩＬＹ") == "daily"
+    assert name_key("ﬁx") == "fix" and name_key("Ⅻ") == "xii"
+    assert normalise_name("❤\ufe0f 👩\u200d💻") == "❤\ufe0f 👩\u200d💻"  # emoji sequences kept
+    assert len(name_key("\ufdfa" * MAX_NAME_LEN)) == MAX_NAME_LEN  # NFKC expands; the key fits
+
+
+def test_clean_draft_cleans_what_any_caller_submits() -> None:
+    cleaned = clean_draft(
+        good_draft(name=" Back\x00end\u200b daily ", questions=["Q\x00?", "\x00 ", " R? "])
+    )
+    assert cleaned.name == "Backend daily"
+    assert cleaned.questions == ["Q?", "R?"]
+    assert clean_draft(good_draft(fixed_tz=" \x00 ")).fixed_tz is None
+
+
+def test_limits_are_parameters_and_each_message_names_its_setting() -> None:
+    limits = Limits(participants=3, questions=2, answer_length=5)
+    errors = validate_draft(
+        good_draft(participant_ids=["U1", "U2", "U3", "U4"], questions=["A?", "B?", "C?"]),
+        existing_names=set(),
+        bot_user_ids=set(),
+        is_valid_tz=VALID_ZONES.__contains__,
+        limits=limits,
+    )
+    assert "at most 3 (you picked 4)" in errors[blockkit.B_PARTICIPANTS]
+    assert "raise MAX_PARTICIPANTS_PER_STANDUP" in errors[blockkit.B_PARTICIPANTS]
+    assert "at most 2 (you have 3)" in errors[blockkit.B_QUESTIONS]
+    assert "raise MAX_QUESTIONS_PER_STANDUP" in errors[blockkit.B_QUESTIONS]
+    # At Slack's own ceiling there is nothing to raise: the message says so.
+    ceiling = check(good_draft(participant_ids=[f"U{i}" for i in range(101)]))
+    assert "100 is as high as MAX_PARTICIPANTS_PER_STANDUP goes" in ceiling[blockkit.B_PARTICIPANTS]
+    assert validate_answers(["12345", "123456"], max_length=5) == {
+        1: "Keep it to at most 5 characters (6 now; the limit is the MAX_ANSWER_LENGTH setting)."
+    }

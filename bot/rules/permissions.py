@@ -27,6 +27,7 @@ class Why(enum.StrEnum):
     CHECKIN_CLOSED = "checkin_closed"
     NOTHING_TO_SKIP = "nothing_to_skip"
     NAME_TAKEN = "name_taken"
+    STANDUP_LIMIT = "standup_limit"
 
 
 @dataclass(frozen=True)
@@ -106,3 +107,15 @@ def can_remove_owner(owner_ids: Collection[str], removing: str, primary_owner: s
             Why.LAST_OWNER,
         )
     return ALLOW
+
+
+def listed_to_everyone(channel_private: bool | None) -> bool:
+    """A standup posting to a public channel is listed to everyone in the workspace; one in a
+    private channel — or one whose channel's privacy we don't know yet — is not."""
+    return channel_private is False
+
+
+def can_see(actor: Actor, involved: Collection[str], channel_private: bool | None) -> bool:
+    """Whether a standup shows in `actor`'s lists: public channel, or they take part in it
+    (participant or owner), or they are a workspace admin."""
+    return listed_to_everyone(channel_private) or actor.user_id in involved or actor.is_admin

@@ -6,11 +6,12 @@ from typing import Any
 
 from bot.outcomes import EditForm
 from bot.rules.validation import (
+    DEFAULT_LIMITS,
     DEFAULT_QUESTIONS,
     MAX_ANSWER_LEN,
     MAX_NAME_LEN,
-    MAX_PARTICIPANTS,
-    MAX_QUESTIONS,
+    PARTICIPANTS_CEILING,
+    Limits,
 )
 from bot.views.blockkit import (
     A_ANSWER_INPUT,
@@ -57,8 +58,10 @@ def create_modal(
     creator_id: str,
     private_metadata: str = "",
     initial: EditForm | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
-    """The create form (or, with ``initial``, the edit form); block ids match the validation."""
+    """The create form (or, with ``initial``, the edit form); block ids match the validation,
+    and the people picker takes at most ``limits.participants``."""
     day_options = [option(label, str(day)) for day, label in enumerate(WEEKDAY_LABELS)]
     participant_mode = option("Each participant's own time zone", "participant")
     fixed_mode = option("One fixed time zone", "fixed")
@@ -99,7 +102,7 @@ def create_modal(
                 "initial_value": "\n".join(DEFAULT_QUESTIONS),
                 "max_length": INPUT_MAX_LENGTH,
             },
-            hint=f"One question per line, up to {MAX_QUESTIONS}.",
+            hint=f"One question per line, up to {limits.questions}.",
         ),
         input_block(
             B_PARTICIPANTS,
@@ -108,7 +111,7 @@ def create_modal(
                 "type": "multi_users_select",
                 "action_id": A_VALUE,
                 "initial_users": [creator_id],
-                "max_selected_items": MAX_PARTICIPANTS,
+                "max_selected_items": limits.participants,
                 "placeholder": plain("Who gets asked", PLACEHOLDER_MAX),
             },
         ),
@@ -156,7 +159,7 @@ def create_modal(
         ),
     ]
     if initial is not None:
-        _prefill(blocks, initial, day_options, fixed_mode)
+        _prefill(blocks, initial, day_options, fixed_mode, limits)
     return {
         "type": "modal",
         "callback_id": CREATE_CALLBACK if initial is None else EDIT_CALLBACK,
@@ -169,14 +172,22 @@ def create_modal(
 
 
 def _prefill(
-    blocks: list[Block], initial: EditForm, day_options: list[Block], fixed_mode: Block
+    blocks: list[Block],
+    initial: EditForm,
+    day_options: list[Block],
+    fixed_mode: Block,
+    limits: Limits,
 ) -> None:
     elements = {b["block_id"]: b["element"] for b in blocks if b.get("type") == "input"}
     elements[B_NAME]["initial_value"] = initial.name[:MAX_NAME_LEN]
     elements[B_CHANNEL].pop("default_to_current_conversation", None)
     elements[B_CHANNEL]["initial_conversation"] = initial.channel_id
     elements[B_QUESTIONS]["initial_value"] = "\n".join(initial.questions)[:INPUT_MAX_LENGTH]
-    elements[B_PARTICIPANTS]["initial_users"] = initial.participant_ids[:MAX_PARTICIPANTS]
+    # Everyone stays in the form, even past a limit lowered since: saving then says what to do,
+    # instead of quietly dropping people.
+    people = initial.participant_ids[:PARTICIPANTS_CEILING]
+    elements[B_PARTICIPANTS]["initial_users"] = people
+    elements[B_PARTICIPANTS]["max_selected_items"] = max(limits.participants, len(people))
     chosen = [o for o in day_options if int(o["value"]) in initial.weekdays]
     if chosen:
         elements[B_DAYS]["initial_options"] = chosen
@@ -195,8 +206,10 @@ def answer_modal(
     standup_name: str,
     questions: list[str],
     existing: dict[int, str] | None = None,
+    max_length: int = MAX_ANSWER_LEN,
 ) -> dict[str, Any]:
-    """The answer form: one required multiline input per question, prefilled when editing.
+    """The answer form: one required multiline input per question (at most ``max_length``
+    characters each), prefilled when editing.
 
     ``existing`` and the block ids are keyed by the question's index in ``questions``.
     """
@@ -207,11 +220,13 @@ def answer_modal(
             "type": "plain_text_input",
             "action_id": A_ANSWER_INPUT,
             "multiline": True,
-            "max_length": MAX_ANSWER_LEN,
+            "max_length": max_length,
         }
         previous = existing.get(position)
         if previous:
             element["initial_value"] = truncate(previous, MAX_ANSWER_LEN)
+            # An answer longer than a limit lowered since is shown whole; saving says so.
+            element["max_length"] = max(max_length, len(element["initial_value"]))
         label = question if question.strip() else f"Question {position + 1}"
         blocks.append(input_block(question_block_id(position), label, element))
     view: dict[str, Any] = {

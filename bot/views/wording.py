@@ -29,18 +29,28 @@ REFUSALS: dict[Why, str] = {
     Why.CHECKIN_CLOSED: "This standup has closed; answers are no longer collected.",
     Why.NOTHING_TO_SKIP: "Nothing to skip: this check-in was already answered or has closed.",
     Why.NAME_TAKEN: "A standup with this name already exists.",
+    Why.STANDUP_LIMIT: (
+        "A workspace can have at most {limit} standups (MAX_STANDUPS_PER_WORKSPACE); "
+        "delete one or ask your operator to raise the limit."
+    ),
 }
 NAME_SHOWN_MAX = 80
 
 
 def refusal(outcome: Refusal) -> Mrkdwn:
     """A refusal as a message, the standup's name in bold."""
-    return md(REFUSALS[outcome.why], name=md("*{}*", outcome.name[:NAME_SHOWN_MAX]))
+    return md(
+        REFUSALS[outcome.why],
+        name=md("*{}*", outcome.name[:NAME_SHOWN_MAX]),
+        limit=outcome.limit or "",
+    )
 
 
 def refusal_plain(outcome: Refusal) -> str:
     """A refusal as plain text (modal field errors show text literally)."""
-    return REFUSALS[outcome.why].format(name=outcome.name[:NAME_SHOWN_MAX])
+    return REFUSALS[outcome.why].format(
+        name=outcome.name[:NAME_SHOWN_MAX], limit=outcome.limit or ""
+    )
 
 
 def refusal_message(outcome: Refusal) -> Message:

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import checkins
 from bot.outcomes import Refusal
-from bot.rules.validation import MAX_QUESTIONS
+from bot.rules.validation import QUESTIONS_CEILING
 from bot.slack.gateway import error_code
 from bot.views import wording
 from bot.views.blockkit import (
@@ -64,6 +64,7 @@ async def on_answer_button(args: AsyncArgs) -> None:
         standup_name=form.standup_name,
         questions=form.questions,
         existing=form.existing or None,
+        max_length=form.max_length,
     )
     try:
         await args.client.views_open(trigger_id=args.body["trigger_id"], view=view)
@@ -87,7 +88,7 @@ def answers_from_view(view: dict[str, Any]) -> list[str]:
     as many as the run has questions."""
     values: dict[str, Any] = (view.get("state") or {}).get("values") or {}
     answers = []
-    for position in range(MAX_QUESTIONS):
+    for position in range(QUESTIONS_CEILING):
         block = values.get(question_block_id(position))
         element = block.get(A_ANSWER_INPUT) if isinstance(block, dict) else None
         answers.append(

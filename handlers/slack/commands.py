@@ -86,13 +86,15 @@ async def _create(args: AsyncArgs, caller: Caller, _: str) -> Reply:
     refusal = await standups.may_create(services_of(args.context), caller)
     if refusal is not None:
         return wording.refusal_message(refusal)
-    await _open_modal(args, create_modal(creator_id=caller.user_id), "create_modal_failed")
+    limits = services_of(args.context).settings.limits
+    view = create_modal(creator_id=caller.user_id, limits=limits)
+    await _open_modal(args, view, "create_modal_failed")
     return None
 
 
 async def _list(args: AsyncArgs, caller: Caller, _a: str) -> Reply:
     return standup_list_message(
-        list_items(await standups.overview(services_of(args.context), caller.workspace_id))
+        list_items(await standups.overview(services_of(args.context), caller))
     )
 
 
@@ -157,7 +159,10 @@ async def _edit(args: AsyncArgs, caller: Caller, name: str) -> Reply:
     if isinstance(form, Refusal):
         return wording.refusal_message(form)
     view = create_modal(
-        creator_id=caller.user_id, private_metadata=str(form.standup_id), initial=form
+        creator_id=caller.user_id,
+        private_metadata=str(form.standup_id),
+        initial=form,
+        limits=services_of(args.context).settings.limits,
     )
     await _open_modal(args, view, "edit_modal_failed")
     return None

@@ -65,7 +65,7 @@ async def on_create_submit(args: AsyncArgs) -> None:
     if await _refused(args, outcome):
         return
     assert isinstance(outcome, Created)
-    await standups.announce_created(client, caller, outcome)
+    await standups.announce_created(services_of(args.context), client, caller, outcome)
 
 
 async def on_edit_submit(args: AsyncArgs) -> None:
@@ -80,7 +80,7 @@ async def on_edit_submit(args: AsyncArgs) -> None:
     if await _refused(args, outcome):
         return
     assert isinstance(outcome, Edited)
-    await standups.announce_edited(client, caller, outcome)
+    await standups.announce_edited(services_of(args.context), client, caller, outcome)
 
 
 async def _refused(args: AsyncArgs, outcome: object) -> bool:

@@ -15,7 +15,7 @@ from bot import events, standups, workspaces
 from bot.slack.gateway import error_code
 from bot.views.home import home_view
 from bot.views.messages import list_items
-from handlers.slack.context import services_of, workspace_id_of
+from handlers.slack.context import caller_of, services_of
 
 log = structlog.get_logger("asyncstand.handlers")
 
@@ -61,8 +61,8 @@ async def on_home_opened(args: AsyncArgs) -> None:
     if event.get("tab") != "home":
         return
     user_id = str(event["user"])
-    workspace_id = await workspace_id_of(args.context)
-    mine = await standups.overview(services_of(args.context), workspace_id, involving=user_id)
+    caller = await caller_of(args.context, args.client, user_id)
+    mine = await standups.overview(services_of(args.context), caller, mine=True)
     try:
         await args.client.views_publish(user_id=user_id, view=home_view(list_items(mine)))
     except SlackApiError as exc:
