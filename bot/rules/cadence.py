@@ -430,9 +430,10 @@ def next_occurrence(
     Always equal to the first element of :func:`occurrences_between` from just after ``after``.
     """
     _require_aware(after, "after")
-    local = after.astimezone(zone).date()
-    # An occurrence can land on the local date after its own (a skipped day), so look back one.
-    day: date | None = local - _DAY if local > date.min else local
+    # No look-back needed (unlike occurrences_between): an occurrence pushed onto the next
+    # local date by a gap is the first instant of that date, so it cannot be after ``after``
+    # when ``after`` itself is on that date.
+    day: date | None = after.astimezone(zone).date()
     while day is not None:
         run = _first_run_on_or_after(cadence, day)
         if run is None:
