@@ -207,7 +207,7 @@ def test_cadence_error_none_for_valid_and_irrelevant_fields_ignored() -> None:
 
 def test_dataclasses_validate_directly() -> None:
     with pytest.raises(ValueError):
-        EveryNWeeks(2, frozenset({0}), datetime(2026, 1, 5))  # type: ignore[arg-type]
+        EveryNWeeks(2, frozenset({0}), datetime(2026, 1, 5))
     with pytest.raises(ValueError):
         EveryNWeeks(True, frozenset({0}), date(2026, 1, 5))
     with pytest.raises(ValueError):
