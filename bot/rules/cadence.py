@@ -1,7 +1,7 @@
 """How often a standup runs: weekly, every N weeks, or monthly, as pure date rules.
 
 Why a module of its own: ``timemath`` only knows "these weekdays, every week". Teams also run
-fortnightly retros-style standups or a monthly check-in, and the scheduler, the settings form,
+fortnightly standups or a monthly check-in, and the scheduler, the settings form,
 the stored JSON and the Slack summaries must all agree on exactly which local dates that means.
 Deciding the *dates* lives here; turning a local date and time into a UTC instant is delegated to
 :func:`bot.rules.timemath.local_occurrence_utc`, so every cadence follows the same DST rules (a
