@@ -24,7 +24,13 @@ from bot.rules.questions import (
     to_json,
     validate_answer,
 )
-from bot.rules.validation import MAX_ANSWER_LEN, MAX_QUESTION_LEN, MAX_QUESTIONS, name_key
+from bot.rules.validation import (
+    DEFAULT_QUESTIONS,
+    MAX_ANSWER_LEN,
+    MAX_QUESTION_LEN,
+    MAX_QUESTIONS,
+    name_key,
+)
 from bot.views import blocks
 
 T = QuestionType
@@ -284,6 +290,14 @@ def test_from_json_legacy_strings_marks_the_first_block_question() -> None:
     ]
     assert from_json(["Yesterday?", "Today?"]) == [Question("Yesterday?"), Question("Today?")]
     assert from_json([]) == []
+
+
+def test_legacy_defaults_migrate_to_an_editable_form() -> None:
+    migrated = from_json(list(DEFAULT_QUESTIONS))
+    assert format_question_lines(migrated) == (
+        "What did you do yesterday?\nWhat will you do today?\nAnything blocking you? [blocker]"
+    )
+    assert parse_ok(format_question_lines(migrated)) == migrated
 
 
 def test_from_json_fills_defaults() -> None:
