@@ -1,0 +1,237 @@
+"""Tests for bot.rules.export: formula neutralisation and streaming CSV/JSON writers."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.rules.export import EXPORT_COLUMNS, ExportRow, neutralise_cell, write_csv, write_json
+
+BASE = ExportRow(
+    run_date_utc=date(2024, 3, 4),
+    local_date=date(2024, 3, 4),
+    person="U024BE7LH",
+    question="What did you do yesterday?",
+    answer="",
+    answered_at=datetime(2024, 3, 4, 9, 31, 2, 123456, tzinfo=UTC),
+    late=False,
+)
+
+
+def row(answer: str, **changes: Any) -> ExportRow:
+    return dataclasses.replace(BASE, answer=answer, **changes)
+
+
+def read_csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def csv_text(rows: list[ExportRow]) -> str:
+    out = io.StringIO(newline="")
+    assert write_csv(rows, out) == len(rows)
+    return out.getvalue()
+
+
+# --- neutralise_cell ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "=1+1",
+        '=HYPERLINK("http://evil.example","click")',
+        "+1",
+        "-3",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(A1:A2)",
+        "\t=1",
+        "\tplain",
+        "\r=1",
+        "  =1+1",
+        "\n=1",
+        "＝1+1",
+        "＠SUM(A1)",
+    ],
+)
+def test_formula_cells_are_neutralised(cell: str) -> None:
+    assert neutralise_cell(cell) == "'" + cell
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["", "3", "2.5", "hello = world", "a-b", "email@example.com", "'already quoted", " x", "日本"],
+)
+def test_ordinary_cells_are_kept(cell: str) -> None:
+    assert neutralise_cell(cell) == cell
+
+
+@given(st.text())
+def test_neutralised_cells_never_start_a_formula(cell: str) -> None:
+    result = neutralise_cell(cell)
+    assert result in (cell, "'" + cell)
+    assert result[:1] not in set("=+-@\t\r")
+    assert result.lstrip()[:1] not in set("=+-@＝＋－＠")
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+TRICKY = [
+    "plain",
+    "commas, and more, commas",
+    'she said "hi", then left',
+    "line one\nline two\r\nline three",
+    "unicode ✓ — 日本語 — emoji 🙂 — RTL עברית",
+    '=HYPERLINK("http://x","y")',
+    "-3",
+    "+44 20 7946 0000",
+    "@channel hi",
+    "",
+]
+
+
+def test_csv_round_trips_through_the_csv_module() -> None:
+    rows = [row(answer) for answer in TRICKY]
+    parsed = read_csv(csv_text(rows))
+    assert parsed[0] == list(EXPORT_COLUMNS)
+    assert [cells[EXPORT_COLUMNS.index("answer")] for cells in parsed[1:]] == [
+        neutralise_cell(answer) for answer in TRICKY
+    ]
+    assert parsed[1] == [
+        "2024-03-04",
+        "2024-03-04",
+        "U024BE7LH",
+        "What did you do yesterday?",
+        "plain",
+        "2024-03-04T09:31:02Z",
+        "false",
+    ]
+
+
+def test_every_csv_column_is_neutralised() -> None:
+    parsed = read_csv(csv_text([row("=1", person="=cmd", question="+q?", late=True)]))
+    assert parsed[1][2:5] == ["'=cmd", "'+q?", "'=1"]
+    assert parsed[1][6] == "true"
+
+
+def test_csv_timestamps_and_missing_values() -> None:
+    berlin = timezone(timedelta(hours=1))
+    rows = [
+        row("a", answered_at=datetime(2024, 3, 4, 10, 0, tzinfo=berlin)),
+        row("b", answered_at=datetime(2024, 3, 4, 9, 0)),  # naive: taken as UTC
+        row("c", answered_at=None, late=True),
+    ]
+    parsed = read_csv(csv_text(rows))
+    assert [cells[5] for cells in parsed[1:]] == [
+        "2024-03-04T09:00:00Z",
+        "2024-03-04T09:00:00Z",
+        "",
+    ]
+    assert [cells[6] for cells in parsed[1:]] == ["false", "false", "true"]
+
+
+def test_csv_drops_nul_and_replaces_lone_surrogates() -> None:
+    parsed = read_csv(csv_text([row("a\x00b"), row("bad \ud800 half")]))
+    assert [cells[4] for cells in parsed[1:]] == ["ab", "bad \ufffd half"]
+
+
+def test_empty_csv_has_only_the_header() -> None:
+    assert csv_text([]) == ",".join(EXPORT_COLUMNS) + "\r\n"
+
+
+def test_csv_to_a_real_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        assert write_csv((row(answer) for answer in TRICKY), out) == len(TRICKY)
+    with path.open(encoding="utf-8", newline="") as handle:
+        parsed = list(csv.reader(handle))
+    assert [cells[4] for cells in parsed[1:]] == [neutralise_cell(a) for a in TRICKY]
+
+
+_cell_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"))
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(_cell_text, _cell_text, _cell_text), max_size=8))
+def test_any_text_round_trips_up_to_the_quote_prefix(cells: list[tuple[str, str, str]]) -> None:
+    rows = [row(answer, person=person, question=question) for person, question, answer in cells]
+    parsed = read_csv(csv_text(rows))
+    assert len(parsed) == len(rows) + 1
+    for (person, question, answer), read in zip(cells, parsed[1:], strict=True):
+        assert read[2:5] == [
+            neutralise_cell(person),
+            neutralise_cell(question),
+            neutralise_cell(answer),
+        ]
+
+
+def streamed_rows(out: io.StringIO, count: int) -> Iterator[ExportRow]:
+    """Yields rows, checking that everything before was already written out."""
+    for index in range(count):
+        if index:
+            assert f"answer {index - 1}" in out.getvalue()
+        yield row(f"answer {index}")
+
+
+def test_csv_is_streamed() -> None:
+    out = io.StringIO(newline="")
+    assert write_csv(streamed_rows(out, 5), out) == 5
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+def test_json_export_is_exact() -> None:
+    rows = [row(answer) for answer in TRICKY] + [row("x", answered_at=None, late=True)]
+    out = io.StringIO()
+    assert write_json(rows, out) == len(rows)
+    data = json.loads(out.getvalue())
+    assert [item["answer"] for item in data] == [*TRICKY, "x"]  # no neutralisation
+    assert data[0] == {
+        "run_date_utc": "2024-03-04",
+        "local_date": "2024-03-04",
+        "person": "U024BE7LH",
+        "question": "What did you do yesterday?",
+        "answer": "plain",
+        "answered_at": "2024-03-04T09:31:02Z",
+        "late": False,
+    }
+    assert data[-1]["answered_at"] is None and data[-1]["late"] is True
+    assert all(list(item) == list(EXPORT_COLUMNS) for item in data)
+
+
+def test_empty_json_export_is_an_empty_array() -> None:
+    out = io.StringIO()
+    assert write_json([], out) == 0
+    assert json.loads(out.getvalue()) == []
+
+
+def test_json_is_streamed_and_valid_for_one_row() -> None:
+    out = io.StringIO()
+    assert write_json(streamed_rows(out, 4), out) == 4
+    assert [item["answer"] for item in json.loads(out.getvalue())] == [
+        f"answer {i}" for i in range(4)
+    ]
+    single = io.StringIO()
+    write_json([row("only")], single)
+    assert json.loads(single.getvalue())[0]["answer"] == "only"
+
+
+@settings(max_examples=100)
+@given(st.lists(st.text(), max_size=6))
+def test_json_round_trips_any_text(answers: list[str]) -> None:
+    out = io.StringIO()
+    assert write_json((row(a) for a in answers), out) == len(answers)
+    out.getvalue().encode("utf-8")  # always writable as UTF-8, even with lone surrogates
+    got = [item["answer"] for item in json.loads(out.getvalue())]
+    assert got == [re.sub("[\ud800-\udfff]", "\ufffd", a) for a in answers]
