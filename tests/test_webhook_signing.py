@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from bot.rules.signing import (
     DEFAULT_TOLERANCE_SECONDS,
@@ -211,6 +212,12 @@ def test_malformed_timestamps_fail(timestamp: str | int | None) -> None:
         headers[TIMESTAMP_HEADER] = str(timestamp)
         assert not verify(SECRET, timestamp, BODY, "v1=" + KNOWN_HEX, now=NOW)
     assert not verify(SECRET, headers, BODY, now=NOW)
+
+
+def test_verify_reads_aiohttp_style_headers() -> None:
+    headers = CIMultiDictProxy(CIMultiDict(signature_headers(SECRET, BODY, NOW)))
+    assert verify(SECRET, headers, BODY, now=NOW)
+    assert not verify(SECRET, headers, BODY + b"x", now=NOW)
 
 
 def test_missing_headers_fail() -> None:
