@@ -31,7 +31,7 @@ from bot.rules.validation import (
     MAX_QUESTIONS,
     name_key,
 )
-from bot.views import blocks
+from bot.views import blockkit as blocks
 
 T = QuestionType
 
