@@ -23,13 +23,38 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
-    command.upgrade(alembic_config(connection), "head")
-
-
 async def upgrade_to_head(engine: AsyncEngine) -> None:
     """Run pending migrations in one transaction (Postgres: under an advisory lock)."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    await migrate(engine, "head")
+
+
+async def migrate(engine: AsyncEngine, revision: str, *, down: bool = False) -> None:
+    """Upgrade (or downgrade) to `revision` in one transaction (Postgres: under an advisory
+    lock, so replicas starting together take turns).
+
+    SQLite changes some tables by copying them (Alembic's batch mode): with foreign keys on,
+    dropping the old copy would cascade-delete every row that references it. So they are off
+    while migrating (a PRAGMA only works outside a transaction), checked, and on again.
+    """
+
+    def step(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
+        (command.downgrade if down else command.upgrade)(alembic_config(connection), revision)
+
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(step)
+        return
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        await connection.commit()  # SQLite itself began no transaction for a PRAGMA
+        try:
+            async with connection.begin():
+                await connection.run_sync(step)
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()

@@ -70,11 +70,37 @@ class PromptState(enum.StrEnum):
     SKIPPED = "skipped"
     MISSED = "missed"
     FAILED = "failed"
+    # Never sent, by design: the person is out of office, or it is a public holiday for them.
+    AWAY = "away"
+    HOLIDAY = "holiday"
 
 
 class RunState(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+class ParticipantSource(enum.StrEnum):
+    """Who takes part: people chosen in the form, or everyone in the standup's channel."""
+
+    PEOPLE = "people"
+    CHANNEL = "channel"
+
+
+class Outcome(enum.StrEnum):
+    """How a person's part in one run ended (a participation record)."""
+
+    ANSWERED = "answered"
+    LATE = "late"
+    SKIPPED = "skipped"
+    AWAY = "away"
+    HOLIDAY = "holiday"
+    MISSED = "missed"
+    UNDELIVERABLE = "undeliverable"
+
+
+def _one_of(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class TzMode(enum.StrEnum):
@@ -184,6 +210,10 @@ class Member(Base):
     # The DM channel with the bot, cached so each prompt costs one call, not two.
     dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     profile_refreshed_at: Mapped[dt.datetime | None] = mapped_column()
+    # The person turned automatic reminders off for themselves.
+    reminders_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Whose public holidays they follow, when not the standup's (e.g. "IN-KA").
+    holiday_calendar: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -221,6 +251,21 @@ class Standup(Base):
     # Whether the channel is private (NULL: not known yet). A private channel's standup is
     # listed only to its participants, owners and workspace admins.
     channel_private: Mapped[bool | None] = mapped_column(Boolean)
+    # When it runs beyond weekly on `weekday_mask` (bot.rules.cadence JSON; NULL: weekly).
+    cadence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # How long answers are collected (NULL: RUN_CLOSE_AFTER_MINUTES).
+    answer_window_minutes: Mapped[int | None] = mapped_column(Integer)
+    # The automatic reminder: NULL halfway through the window, 0 off, N minutes before it closes.
+    reminder_minutes_before: Mapped[int | None] = mapped_column(Integer)
+    # Public holidays the standup follows (e.g. "DE-BY"), NULL for none.
+    holiday_calendar: Mapped[str | None] = mapped_column(String(16))
+    participant_source: Mapped[ParticipantSource] = mapped_column(
+        EnumText(ParticipantSource, 16),
+        default=ParticipantSource.PEOPLE,
+        server_default=ParticipantSource.PEOPLE.value,
+    )
+    # The last `/standup remind`: a second one within ten minutes is refused.
+    nudged_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -282,12 +327,10 @@ class Prompt(Base):
         UniqueConstraint("id", "member_id"),
         same_workspace("run_id", "run"),
         same_workspace("member_id", "member"),
-        CheckConstraint(
-            "state IN ('pending', 'sending', 'sent', 'answered', 'skipped', 'missed', 'failed')",
-            name="state_known",
-        ),
+        CheckConstraint(_one_of("state", PromptState), name="state_known"),
         Index("ix_prompt_due", "state", "due_at"),
         Index("ix_prompt_reply_requested", "reply_requested_at"),
+        Index("ix_prompt_remind", "state", "remind_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -316,6 +359,11 @@ class Prompt(Base):
     reply_requested_at: Mapped[dt.datetime | None] = mapped_column()
     reply_lease_until: Mapped[dt.datetime | None] = mapped_column()
     reply_posting_at: Mapped[dt.datetime | None] = mapped_column()
+    # The automatic reminder: due at `remind_at` (NULL: none), sent once (`reminded_at`).
+    remind_at: Mapped[dt.datetime | None] = mapped_column()
+    reminded_at: Mapped[dt.datetime | None] = mapped_column()
+    # Answered after its run closed (allowed until the standup's next run).
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     sent_at: Mapped[dt.datetime | None] = mapped_column()
     answered_at: Mapped[dt.datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(String(255))
@@ -411,3 +459,60 @@ class DeliveryIssue(Base):
     reason: Mapped[str] = mapped_column(String(64), primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AwayPeriod(Base):
+    """Out of office, inclusive dates in the person's own calendar: no prompt, no reminder,
+    "away" in the digest."""
+
+    __tablename__ = "away_period"
+    __table_args__ = (
+        same_workspace("member_id", "member"),
+        CheckConstraint("starts_on <= ends_on", name="ordered"),
+        Index("ix_away_period_member", "workspace_id", "member_id", "ends_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(Id)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    set_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SkippedDay(Base):
+    """A date an owner called off for everyone: no run, nobody counted as missing."""
+
+    __tablename__ = "skipped_day"
+    __table_args__ = (same_workspace("standup_id", "standup"),)
+
+    standup_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    skipped_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Participation(Base):
+    """One person's outcome in one closed run — what reports are built from."""
+
+    __tablename__ = "participation"
+    __table_args__ = (
+        UniqueConstraint("run_id", "member_id"),
+        same_workspace("run_id", "run"),
+        same_workspace("member_id", "member"),
+        CheckConstraint(_one_of("outcome", Outcome), name="outcome_known"),
+        Index("ix_participation_standup_date", "workspace_id", "standup_id", "local_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    run_id: Mapped[int] = mapped_column(Id)
+    standup_id: Mapped[int] = mapped_column(Id)
+    member_id: Mapped[int] = mapped_column(Id)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    outcome: Mapped[Outcome] = mapped_column(EnumText(Outcome, 16))
+    due_at: Mapped[dt.datetime | None] = mapped_column()
+    answered_at: Mapped[dt.datetime | None] = mapped_column()
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

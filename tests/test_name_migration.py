@@ -11,16 +11,14 @@ from collections.abc import AsyncIterator
 from types import ModuleType
 
 import pytest
-from alembic import command
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import func, select, text
 
 from bot.rules import validation
 from storage import standups as standups_db
 from storage.db import Database
-from storage.migrate import MIGRATIONS_DIR, alembic_config
+from storage.migrate import MIGRATIONS_DIR, migrate
 from storage.models import AuditEntry, Participant, Standup, Workspace
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -98,32 +96,41 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 async def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
-    def run(connection: Connection) -> None:
-        step = command.downgrade if down else command.upgrade
-        step(alembic_config(connection), revision)
-
-    async with db.engine.begin() as connection:
-        await connection.run_sync(run)
+    await migrate(db.engine, revision, down=down)
 
 
 async def _standup(db: Database, workspace_id: int, name: str, key: str) -> int:
+    """A standup with its owner as participant, written with the columns of revision 0005
+    (the models describe the newest schema, which has more)."""
     async with db.session() as session:
-        standup = await standups_db.create_standup(
-            session,
-            workspace_id,
-            name=name,
-            name_key=key,
-            channel_id="C0TEAM001",
-            questions=["Yesterday?"],
-            weekday_mask=0b0011111,
-            local_time="09:30",
-            tz_mode="participant",
-            fixed_tz=None,
-            owner_user_id="U0OWNER01",
-            participant_ids=["U0OWNER01"],
-            now=NOW,
+        standup_id = await session.scalar(
+            text(
+                "INSERT INTO standup (workspace_id, name, name_key, channel_id, questions,"
+                " weekday_mask, local_time, tz_mode, active, owner_user_id, schedule_from,"
+                " created_at, updated_at) VALUES (:ws, :name, :key, 'C0TEAM001',"
+                " '[\"Yesterday?\"]', 31, '09:30', 'participant', true, 'U0OWNER01',"
+                " :now, :now, :now) RETURNING id"
+            ),
+            {"ws": workspace_id, "name": name, "key": key, "now": NOW},
         )
-        return standup.id
+        member_id = await session.scalar(
+            text(
+                "INSERT INTO member (workspace_id, slack_user_id, is_bot, deleted, is_admin,"
+                " created_at) VALUES (:ws, 'U0OWNER01', false, false, false, :now)"
+                " ON CONFLICT (workspace_id, slack_user_id) DO UPDATE SET deleted = false"
+                " RETURNING id"
+            ),
+            {"ws": workspace_id, "now": NOW},
+        )
+        await session.execute(
+            text(
+                "INSERT INTO participant (standup_id, member_id, workspace_id, added_at)"
+                " VALUES (:standup, :member, :ws, :now)"
+            ),
+            {"standup": standup_id, "member": member_id, "ws": workspace_id, "now": NOW},
+        )
+        assert isinstance(standup_id, int)
+        return standup_id
 
 
 async def test_upgrade_recomputes_keys_and_renames_collisions_without_losing_a_standup(
