@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.rules.permissions import Decision, Why
+from bot.rules.schedule import ScheduleDraft
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class EditForm:
     local_time: str
     tz_mode: str
     fixed_tz: str | None
+    schedule: ScheduleDraft = field(default_factory=ScheduleDraft)
+    participant_source: str = "people"
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import channels
 from bot.people import refresh_profiles
-from bot.rules.timemath import (
-    local_occurrence_utc,
-    mask_to_weekdays,
-    next_occurrence,
-    occurrences_between,
-    parse_local_time,
-)
+from bot.rules import cadence as cadences
+from bot.rules.schedule import cadence_of
+from bot.rules.timemath import local_occurrence_utc, parse_local_time
 from bot.runtime import Services
 from storage import prompts, runs, standups, workspaces
 from storage.models import Member, PromptState, Run, RunState, Standup, TzMode
@@ -43,6 +39,13 @@ class PlannedPrompt:
     local_date: dt.date
     due_at: dt.datetime
     state: PromptState
+
+
+def answer_window(standup: Standup, default: dt.timedelta) -> dt.timedelta:
+    """How long a run collects answers after its last prompt: the standup's, or the default."""
+    if standup.answer_window_minutes is None:
+        return default
+    return dt.timedelta(minutes=standup.answer_window_minutes)
 
 
 def member_zone(standup: Standup, member: Member) -> ZoneInfo | None:
@@ -84,8 +87,8 @@ def plan_for_member(
     key = str(zone.key)
     occurrences = zone_cache.get(key) if zone_cache is not None else None
     if occurrences is None:
-        occurrences = occurrences_between(
-            mask_to_weekdays(standup.weekday_mask),
+        occurrences = cadences.occurrences_between(
+            cadence_of(standup.cadence, standup.weekday_mask),
             parse_local_time(standup.local_time),
             zone,
             start,
@@ -109,7 +112,7 @@ def last_due_on(standup: Standup, members: list[Member], local_date: dt.date) ->
     prompts are only planned minutes ahead: with participants from Kolkata to New York the
     last prompt is due ~10 hours after the first.
     """
-    if local_date.weekday() not in mask_to_weekdays(standup.weekday_mask):
+    if not cadences.runs_on(cadence_of(standup.cadence, standup.weekday_mask), local_date):
         return None
     local_time = parse_local_time(standup.local_time)
     zones = {
@@ -184,12 +187,12 @@ async def plan_standup(
 
 def next_run_of(standup: Standup, members: list[Member], now: dt.datetime) -> dt.datetime | None:
     """The soonest upcoming prompt of a standup across its participants' zones."""
-    weekdays = mask_to_weekdays(standup.weekday_mask)
+    cadence = cadence_of(standup.cadence, standup.weekday_mask)
     local_time = parse_local_time(standup.local_time)
     soonest: dt.datetime | None = None
     zones = {member_zone(standup, m) for m in members} or {None}
     for zone in zones:
-        found = next_occurrence(weekdays, local_time, zone or ZoneInfo("UTC"), now)
+        found = cadences.next_occurrence(cadence, local_time, zone or ZoneInfo("UTC"), now)
         if found and (soonest is None or found[1] < soonest):
             soonest = found[1]
     return soonest
@@ -223,7 +226,7 @@ async def plan_workspace(services: Services, workspace_id: int, now: dt.datetime
                     standup,
                     now=now,
                     grace=services.grace,
-                    close_after=services.close_after,
+                    close_after=answer_window(standup, services.close_after),
                 )
                 if created:
                     log.info("prompts_planned", standup_id=standup.id, count=created)

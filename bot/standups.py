@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,7 +37,9 @@ from bot.outcomes import (
     refused,
 )
 from bot.people import Caller, bot_ids
-from bot.planning import next_run_of
+from bot.planning import answer_window, next_run_of
+from bot.rules import schedule
+from bot.rules.cadence import describe as describe_cadence
 from bot.rules.permissions import (
     Actor,
     Decision,
@@ -49,7 +51,6 @@ from bot.rules.permissions import (
     can_see,
 )
 from bot.rules.timemath import (
-    describe_schedule,
     describe_weekdays,
     is_valid_timezone,
     mask_to_weekdays,
@@ -69,7 +70,7 @@ from bot.views import wording
 from bot.views.blockkit import Message
 from bot.views.messages import text_message
 from storage import audit, members, prompts, runs, standups, workspaces
-from storage.models import AuditEntry, RunState, Standup, TzMode
+from storage.models import AuditEntry, ParticipantSource, RunState, Standup, TzMode
 
 log = structlog.get_logger("asyncstand.standups")
 
@@ -86,6 +87,11 @@ def snapshot(standup: Standup, participants: list[str] | None = None) -> dict[st
         "time": standup.local_time,
         "time_zone": standup.fixed_tz or "each participant's own",
         "active": standup.active,
+        "repeat": describe_cadence(schedule.cadence_of(standup.cadence, standup.weekday_mask)),
+        "answer_window_minutes": standup.answer_window_minutes,
+        "reminder": _reminder_text(standup.reminder_minutes_before),
+        "holidays": standup.holiday_calendar,
+        "participants_from": standup.participant_source,
     }
     if participants is not None:
         values["participants"] = participants
@@ -93,17 +99,36 @@ def snapshot(standup: Standup, participants: list[str] | None = None) -> dict[st
 
 
 def schedule_text(standup: Standup) -> str:
-    return describe_schedule(
-        mask_to_weekdays(standup.weekday_mask),
+    return schedule.describe(
+        schedule.cadence_of(standup.cadence, standup.weekday_mask),
         parse_local_time(standup.local_time),
         standup.fixed_tz if standup.tz_mode == TzMode.FIXED else None,
     )
 
 
-def _config(draft: StandupDraft) -> dict[str, Any]:
+def _reminder_text(minutes_before: int | None) -> str:
+    if minutes_before is None:
+        return "halfway through the answer window"
+    return "off" if minutes_before == 0 else f"{minutes_before} minutes before the close"
+
+
+def _with_defaults(draft: StandupDraft, today: dt.date) -> StandupDraft:
+    """An every-N-weeks standup without a start date counts its weeks from this week."""
+    if draft.schedule.repeat == "every_n_weeks" and draft.schedule.starting is None:
+        return replace(draft, schedule=replace(draft.schedule, starting=today))
+    return draft
+
+
+def _config(draft: StandupDraft, default_window: dt.timedelta) -> dict[str, Any]:
     """Column values for a validated draft."""
     assert draft.channel_id is not None and draft.local_time is not None
+    settings = schedule.settle(draft.schedule, draft.weekdays, default_window)
     return {
+        "cadence": settings.cadence_json,
+        "answer_window_minutes": settings.window_minutes,
+        "reminder_minutes_before": settings.reminder_minutes_before,
+        "holiday_calendar": settings.holiday_calendar,
+        "participant_source": ParticipantSource(draft.participant_source),
         "name": draft.name,
         "name_key": name_key(draft.name),
         "channel_id": draft.channel_id,
@@ -171,6 +196,7 @@ async def create(
                 bot_user_ids=bots,
                 is_valid_tz=is_valid_timezone,
                 limits=services.settings.limits,
+                default_window=services.close_after,
             )
             if errors:
                 return FieldErrors(errors)
@@ -180,7 +206,7 @@ async def create(
                 owner_user_id=caller.user_id,
                 participant_ids=draft.participant_ids,
                 now=now,
-                **_config(draft),
+                **_config(draft, services.close_after),
             )
             after = snapshot(standup, draft.participant_ids)
             await _audit(session, standup, caller, "create", now, after=after)
@@ -226,6 +252,7 @@ async def edit(
                 bot_user_ids=bots,
                 is_valid_tz=is_valid_timezone,
                 limits=services.settings.limits,
+                default_window=services.close_after,
             )
             if errors:
                 return FieldErrors(errors)
@@ -233,8 +260,17 @@ async def edit(
                 session, caller.workspace_id, row.id
             )
             before = snapshot(row, [m.slack_user_id for m in before_people])
-            config = _config(draft)
-            schedule_keys = ("weekday_mask", "local_time", "tz_mode", "fixed_tz")
+            config = _config(draft, services.close_after)
+            schedule_keys = (
+                "weekday_mask",
+                "local_time",
+                "tz_mode",
+                "fixed_tz",
+                "cadence",
+                "answer_window_minutes",
+                "reminder_minutes_before",
+                "holiday_calendar",
+            )
             schedule_changed = any(getattr(row, k) != config[k] for k in schedule_keys)
             old_channel = row.channel_id
             for key, value in config.items():
@@ -264,16 +300,24 @@ async def edit_form(services: Services, caller: Caller, name: str) -> EditForm |
         if isinstance(standup, Refusal):
             return standup
         people = await standups.standup_participants(session, caller.workspace_id, standup.id)
+    cadence = schedule.cadence_of(standup.cadence, standup.weekday_mask)
     return EditForm(
         standup_id=standup.id,
         name=standup.name,
         channel_id=standup.channel_id,
         questions=list(standup.questions),
         participant_ids=[m.slack_user_id for m in people],
-        weekdays=mask_to_weekdays(standup.weekday_mask),
+        weekdays=schedule.weekdays_of(cadence, mask_to_weekdays(standup.weekday_mask)),
         local_time=standup.local_time,
         tz_mode=standup.tz_mode,
         fixed_tz=standup.fixed_tz,
+        schedule=schedule.draft_of(
+            cadence,
+            standup.answer_window_minutes,
+            standup.reminder_minutes_before,
+            standup.holiday_calendar,
+        ),
+        participant_source=standup.participant_source,
     )
 
 
@@ -376,9 +420,8 @@ async def run_now(services: Services, caller: Caller, name: str) -> RunStarted |
         people = await standups.standup_participants(session, workspace_id, standup.id)
         runner = await members.get_member(session, workspace_id, caller.user_id)
         local_date = now.astimezone(_runner_zone(standup, runner.tz if runner else None)).date()
-        run = await runs.get_or_create_run(
-            session, workspace_id, standup, local_date, now + services.close_after
-        )
+        close_at = now + answer_window(standup, services.close_after)
+        run = await runs.get_or_create_run(session, workspace_id, standup, local_date, close_at)
         if run.state != RunState.OPEN:
             return Refusal(Why.RUN_CLOSED, standup.name)
         created = 0

@@ -197,14 +197,27 @@ def test_create_modal_shape() -> None:
         blockkit.B_NAME: "Name",
         blockkit.B_CHANNEL: "Channel",
         blockkit.B_QUESTIONS: "Questions",
+        "participant_source": "Participants from",
         blockkit.B_PARTICIPANTS: "Participants",
         blockkit.B_DAYS: "Days",
         blockkit.B_TIME: "Time",
         blockkit.B_TZ_MODE: "Time zone",
         blockkit.B_TZ: "Fixed time zone",
+        "repeat": "Repeat",
+        "every_weeks": "Every N weeks",
+        "starting": "Starting",
+        "month_day": "Day of month",
+        "week_of_month": "Week of month",
+        "window": "Answer window",
+        "reminder": "Reminder",
+        "holidays": "Holidays",
     }
     assert all(blk["element"]["action_id"] == blockkit.A_VALUE for blk in fields.values())
-    assert [blk["optional"] for blk in fields.values()] == [False] * 7 + [True]
+    required = {block_id for block_id, blk in fields.items() if not blk["optional"]}
+    assert required == {"name", "channel", "questions", "participant_source", "days", "time"} | {
+        "tz_mode",
+        "repeat",
+    }
 
     name = fields[blockkit.B_NAME]["element"]
     assert (name["type"], name["max_length"]) == ("plain_text_input", 80)

@@ -430,6 +430,8 @@ async def test_edit_modal_opens_prefilled(env: RunningApp) -> None:
         "time": "07:15",
         "tz_mode": "fixed",
         "tz": ZONE,
+        "participant_source": "people",
+        "repeat": "weekly",
     }
 
 

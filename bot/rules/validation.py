@@ -6,11 +6,14 @@ message directly under the matching input block.
 
 from __future__ import annotations
 
-import enum
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+from bot.rules.form import FormField
+from bot.rules.schedule import ScheduleDraft, schedule_errors
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -53,20 +56,7 @@ DEFAULT_QUESTIONS = (
 )
 
 TZ_MODES = ("participant", "fixed")
-
-
-class FormField(enum.StrEnum):
-    """The standup form's fields; errors are keyed by them (and the Slack form's block ids
-    are these same names, so an error lands under its input)."""
-
-    NAME = "name"
-    CHANNEL = "channel"
-    QUESTIONS = "questions"
-    PARTICIPANTS = "participants"
-    DAYS = "days"
-    TIME = "time"
-    TZ_MODE = "tz_mode"
-    TZ = "tz"
+PARTICIPANT_SOURCES = ("people", "channel")
 
 
 _TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
@@ -99,6 +89,10 @@ class StandupDraft:
     local_time: str | None
     tz_mode: str
     fixed_tz: str | None
+    # Everything about when it runs beyond days and time: repeat, window, reminder, holidays.
+    schedule: ScheduleDraft = field(default_factory=ScheduleDraft)
+    # "people" chosen in the form, or everyone in the "channel".
+    participant_source: str = "people"
 
 
 # --- text we can store and show ---------------------------------------------------------------
@@ -256,6 +250,7 @@ def validate_draft(
     bot_user_ids: set[str],
     is_valid_tz: Callable[[str], bool],
     limits: Limits = DEFAULT_LIMITS,
+    default_window: dt.timedelta = dt.timedelta(minutes=240),
 ) -> dict[str, str]:
     """Check a draft and return ``{field: message}``; an empty dict means it can be saved.
 
@@ -282,14 +277,22 @@ def validate_draft(
     if question_error:
         errors[FormField.QUESTIONS] = question_error
 
-    participant_error = _participant_error(draft.participant_ids, bot_user_ids, limits.participants)
-    if participant_error:
-        errors[FormField.PARTICIPANTS] = participant_error
+    if draft.participant_source not in PARTICIPANT_SOURCES:
+        errors[FormField.PARTICIPANT_SOURCE] = "Choose who takes part."
+    elif draft.participant_source == "people":
+        participant_error = _participant_error(
+            draft.participant_ids, bot_user_ids, limits.participants
+        )
+        if participant_error:
+            errors[FormField.PARTICIPANTS] = participant_error
 
-    if not draft.weekdays:
+    monthly_on_a_date = draft.schedule.repeat == "monthly_day"
+    if not draft.weekdays and not monthly_on_a_date:
         errors[FormField.DAYS] = "Pick at least one day."
     elif not draft.weekdays <= frozenset(range(7)):
         errors[FormField.DAYS] = "Pick days from Monday to Sunday."
+    for key, message in schedule_errors(draft.schedule, draft.weekdays, default_window).items():
+        errors.setdefault(key, message)
 
     if not draft.local_time:
         errors[FormField.TIME] = "Pick a time for the prompt."

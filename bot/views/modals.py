@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.outcomes import EditForm
+from bot.rules.cadence import CadenceKind
+from bot.rules.form import FormField
 from bot.rules.validation import (
     DEFAULT_LIMITS,
     DEFAULT_QUESTIONS,
@@ -65,6 +67,10 @@ def create_modal(
     day_options = [option(label, str(day)) for day, label in enumerate(WEEKDAY_LABELS)]
     participant_mode = option("Each participant's own time zone", "participant")
     fixed_mode = option("One fixed time zone", "fixed")
+    chosen_people = option("People I choose", "people")
+    whole_channel = option("Everyone in the channel (kept in sync)", "channel")
+    repeat_options = [option(label, kind) for kind, label in REPEAT_CHOICES]
+    week_options = [option(label, value) for value, label in WEEK_OF_MONTH_CHOICES]
     blocks: list[Block] = [
         input_block(
             B_NAME,
@@ -114,6 +120,8 @@ def create_modal(
                 "max_selected_items": limits.participants,
                 "placeholder": plain("Who gets asked", PLACEHOLDER_MAX),
             },
+            hint="Not needed when everyone in the channel takes part.",
+            optional=True,
         ),
         input_block(
             B_DAYS,
@@ -157,9 +165,22 @@ def create_modal(
             hint="Only used with one fixed time zone (IANA name)",
             optional=True,
         ),
+        # New fields come after the first seven, whose order other tools rely on.
+        input_block(
+            FormField.PARTICIPANT_SOURCE,
+            "Participants from",
+            {
+                "type": "radio_buttons",
+                "action_id": A_VALUE,
+                "options": [chosen_people, whole_channel],
+                "initial_option": chosen_people,
+            },
+        ),
+        *_schedule_inputs(repeat_options, week_options),
     ]
     if initial is not None:
         _prefill(blocks, initial, day_options, fixed_mode, limits)
+        _prefill_schedule(blocks, initial, repeat_options, week_options, whole_channel)
     return {
         "type": "modal",
         "callback_id": CREATE_CALLBACK if initial is None else EDIT_CALLBACK,
@@ -169,6 +190,147 @@ def create_modal(
         "private_metadata": _check_metadata(private_metadata),
         "blocks": cap(blocks, MODAL_MAX_BLOCKS),
     }
+
+
+REPEAT_CHOICES = (
+    (CadenceKind.WEEKLY, "Every week, on the days below"),
+    (CadenceKind.EVERY_N_WEEKS, "Every few weeks, on the days below"),
+    (CadenceKind.MONTHLY_DAY, "Monthly, on a day of the month"),
+    (CadenceKind.MONTHLY_WEEKDAY, "Monthly, on one weekday (e.g. first Monday)"),
+)
+WEEK_OF_MONTH_CHOICES = (
+    ("1", "First"),
+    ("2", "Second"),
+    ("3", "Third"),
+    ("4", "Fourth"),
+    ("last", "Last"),
+)
+
+
+def _schedule_inputs(repeat_options: list[Block], week_options: list[Block]) -> list[Block]:
+    """How often it repeats, the answer window, the reminder, public holidays."""
+    return [
+        input_block(
+            FormField.REPEAT,
+            "Repeat",
+            {
+                "type": "static_select",
+                "action_id": A_VALUE,
+                "options": repeat_options,
+                "initial_option": repeat_options[0],
+            },
+        ),
+        input_block(
+            FormField.EVERY_WEEKS,
+            "Every N weeks",
+            {
+                "type": "number_input",
+                "action_id": A_VALUE,
+                "is_decimal_allowed": False,
+                "min_value": "1",
+                "max_value": "12",
+                "placeholder": plain("e.g. 2 for every other week", PLACEHOLDER_MAX),
+            },
+            hint="With “every few weeks”: 2 is every other week.",
+            optional=True,
+        ),
+        input_block(
+            FormField.STARTING,
+            "Starting",
+            {"type": "datepicker", "action_id": A_VALUE},
+            hint="With “every few weeks”: the weeks are counted from this date (default: today).",
+            optional=True,
+        ),
+        input_block(
+            FormField.MONTH_DAY,
+            "Day of month",
+            {
+                "type": "number_input",
+                "action_id": A_VALUE,
+                "is_decimal_allowed": False,
+                "min_value": "1",
+                "max_value": "31",
+            },
+            hint="With “monthly on a day”: 29–31 run on the last day of shorter months.",
+            optional=True,
+        ),
+        input_block(
+            FormField.WEEK_OF_MONTH,
+            "Week of month",
+            {"type": "static_select", "action_id": A_VALUE, "options": week_options},
+            hint="With “monthly on one weekday”: tick exactly one day above.",
+            optional=True,
+        ),
+        input_block(
+            FormField.WINDOW,
+            "Answer window",
+            {
+                "type": "number_input",
+                "action_id": A_VALUE,
+                "is_decimal_allowed": True,
+                "min_value": "0.25",
+                "max_value": "168",
+                "placeholder": plain("hours, e.g. 4", PLACEHOLDER_MAX),
+            },
+            hint="Hours from the prompt to the summary. Late answers are taken until the next run.",
+            optional=True,
+        ),
+        input_block(
+            FormField.REMINDER,
+            "Reminder",
+            {
+                "type": "plain_text_input",
+                "action_id": A_VALUE,
+                "max_length": 20,
+                "placeholder": plain("halfway", PLACEHOLDER_MAX),
+            },
+            hint="“halfway” through the window (default), “off”, or minutes before it closes.",
+            optional=True,
+        ),
+        input_block(
+            FormField.HOLIDAYS,
+            "Holidays",
+            {
+                "type": "plain_text_input",
+                "action_id": A_VALUE,
+                "max_length": 16,
+                "placeholder": plain("e.g. DE-BY, US-CA, IN", PLACEHOLDER_MAX),
+            },
+            hint="No prompts on this country's public holidays (a person can follow their own).",
+            optional=True,
+        ),
+    ]
+
+
+def _prefill_schedule(
+    blocks: list[Block],
+    initial: EditForm,
+    repeat_options: list[Block],
+    week_options: list[Block],
+    whole_channel: Block,
+) -> None:
+    elements = {b["block_id"]: b["element"] for b in blocks if b.get("type") == "input"}
+    draft = initial.schedule
+    if initial.participant_source == "channel":
+        elements[FormField.PARTICIPANT_SOURCE]["initial_option"] = whole_channel
+    chosen = [o for o in repeat_options if o["value"] == draft.repeat]
+    if chosen:
+        elements[FormField.REPEAT]["initial_option"] = chosen[0]
+    if draft.every_weeks is not None:
+        elements[FormField.EVERY_WEEKS]["initial_value"] = str(draft.every_weeks)
+    if draft.starting is not None:
+        elements[FormField.STARTING]["initial_date"] = draft.starting.isoformat()
+    if draft.month_day is not None:
+        elements[FormField.MONTH_DAY]["initial_value"] = str(draft.month_day)
+    week = [o for o in week_options if o["value"] == draft.week_of_month]
+    if week:
+        elements[FormField.WEEK_OF_MONTH]["initial_option"] = week[0]
+    if draft.window_hours is not None:
+        elements[FormField.WINDOW]["initial_value"] = f"{draft.window_hours:g}"
+    if draft.reminder:
+        elements[FormField.REMINDER]["initial_value"] = draft.reminder
+    if draft.holidays:
+        elements[FormField.HOLIDAYS]["initial_value"] = draft.holidays
 
 
 def _prefill(

@@ -3,6 +3,8 @@ Slack within its 3 seconds — field errors under their inputs, or close the mod
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -10,6 +12,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot import standups
 from bot.outcomes import Created, Edited, FieldErrors, Refusal
+from bot.rules.schedule import ScheduleDraft
 from bot.rules.validation import FormField, StandupDraft, normalise_name, parse_questions
 from bot.views import wording
 from bot.views.blockkit import A_VALUE, CREATE_CALLBACK, EDIT_CALLBACK
@@ -35,7 +38,6 @@ def draft_from_view(view: dict[str, Any]) -> StandupDraft:
     weekdays = frozenset(
         int(o["value"]) for o in days if str(o.get("value", "")).isdigit() and int(o["value"]) < 7
     )
-    tz_option = _value(values, FormField.TZ_MODE).get("selected_option") or {}
     return StandupDraft(
         name=normalise_name(_value(values, FormField.NAME).get("value") or ""),
         channel_id=_value(values, FormField.CHANNEL).get("selected_conversation"),
@@ -45,9 +47,56 @@ def draft_from_view(view: dict[str, Any]) -> StandupDraft:
         ),
         weekdays=weekdays,
         local_time=_value(values, FormField.TIME).get("selected_time"),
-        tz_mode=str(tz_option.get("value") or "participant"),
-        fixed_tz=(_value(values, FormField.TZ).get("value") or "").strip() or None,
+        tz_mode=_choice(values, FormField.TZ_MODE) or "participant",
+        fixed_tz=_text(values, FormField.TZ),
+        schedule=ScheduleDraft(
+            repeat=_choice(values, FormField.REPEAT) or "weekly",
+            every_weeks=_whole(_text(values, FormField.EVERY_WEEKS)),
+            starting=_date(_value(values, FormField.STARTING).get("selected_date")),
+            month_day=_whole(_text(values, FormField.MONTH_DAY)),
+            week_of_month=_choice(values, FormField.WEEK_OF_MONTH),
+            window_hours=_hours(_text(values, FormField.WINDOW)),
+            reminder=_text(values, FormField.REMINDER),
+            holidays=_text(values, FormField.HOLIDAYS),
+        ),
+        participant_source=_choice(values, FormField.PARTICIPANT_SOURCE) or "people",
     )
+
+
+def _text(values: dict[str, Any], field: FormField) -> str | None:
+    return str(_value(values, field).get("value") or "").strip() or None
+
+
+def _choice(values: dict[str, Any], field: FormField) -> str | None:
+    chosen = _value(values, field).get("selected_option")
+    return str(chosen.get("value") or "") or None if isinstance(chosen, dict) else None
+
+
+# A value Slack's number inputs would never send reads as out of range, so validation names it.
+NOT_A_NUMBER = -1
+
+
+def _whole(text: str | None) -> int | None:
+    if text is None:
+        return None
+    return int(text) if text.isdigit() and len(text) < 6 else NOT_A_NUMBER
+
+
+def _hours(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        hours = float(text)
+    except ValueError:
+        return NOT_A_NUMBER
+    return hours if math.isfinite(hours) else NOT_A_NUMBER
+
+
+def _date(text: object) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
 
 
 def _errors(outcome: FieldErrors | Refusal) -> dict[str, str]:
