@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from typing import Literal
 
@@ -78,6 +80,13 @@ class Settings(BaseSettings):
     )
     max_questions_per_standup: int = Field(default=MAX_QUESTIONS, ge=1, le=QUESTIONS_CEILING)
     max_answer_length: int = Field(default=MAX_ANSWER_LEN, ge=1, le=MAX_ANSWER_LEN)
+    # The web face: where people reach the app (sign-in redirects, links), sessions, the API.
+    public_url: str | None = None
+    web_secret: str | None = None
+    session_idle_minutes: int = Field(default=8 * 60, ge=5, le=30 * 24 * 60)
+    session_max_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)
+    api_rate_per_minute: int = Field(default=120, ge=1, le=100_000)
+    webhook_allow_private: bool = False
 
     @field_validator(
         "slack_signing_secret",
@@ -114,6 +123,26 @@ class Settings(BaseSettings):
                 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
             )
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", value):
+            raise ValueError(
+                "PUBLIC_URL must be the http(s) address people reach the app at, "
+                "e.g. https://standup.example.com"
+            )
+        return value
+
+    @field_validator("web_secret")
+    @classmethod
+    def _web_secret_length(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() and len(value.strip()) < 32:
+            raise ValueError("WEB_SECRET must be at least 32 characters (it keys CSRF tokens)")
+        return value.strip() if value and value.strip() else None
 
     @field_validator("metrics_port", mode="before")
     @classmethod
@@ -199,6 +228,15 @@ class Settings(BaseSettings):
         )
 
     @property
+    def web_key(self) -> bytes:
+        """The key for CSRF tokens: WEB_SECRET, or one derived from the signing secret."""
+        if self.web_secret:
+            return self.web_secret.encode()
+        return hmac.new(
+            self.slack_signing_secret.encode(), b"asyncstand-web-v1", hashlib.sha256
+        ).digest()
+
+    @property
     def scopes(self) -> list[str]:
         return [s.strip() for s in self.slack_scopes.split(",") if s.strip()]
 
@@ -210,6 +248,7 @@ class Settings(BaseSettings):
             self.slack_bot_token,
             self.slack_client_secret,
             self.metrics_token,
+            self.web_secret,
             *self.fernet_keys,
         ]
         return [v for v in values if v and len(v) >= 6]

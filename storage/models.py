@@ -516,3 +516,127 @@ class Participation(Base):
     due_at: Mapped[dt.datetime | None] = mapped_column()
     answered_at: Mapped[dt.datetime | None] = mapped_column()
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- the web face (issue 11): sign-in sessions, API tokens, idempotency, webhooks ----------------
+
+
+class LoginState(Base):
+    """A Sign in with Slack attempt: `state` (CSRF) and `nonce` (checked in the id_token),
+    server-side, single use, short-lived."""
+
+    __tablename__ = "login_state"
+
+    state_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    return_to: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser: only a digest of the cookie's opaque id is stored."""
+
+    __tablename__ = "web_session"
+    __table_args__ = (Index("ix_web_session_workspace", "workspace_id", "ended_at"),)
+
+    id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class ApiToken(Base):
+    """A personal API token: shown once, stored as a SHA-256 digest; acts as its user."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (
+        UniqueConstraint("digest"),
+        UniqueConstraint("id", "workspace_id"),
+        CheckConstraint("scope IN ('read', 'write')", name="scope_known"),
+        Index("ix_api_token_owner", "workspace_id", "slack_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class IdempotencyKey(Base):
+    """A POST's `Idempotency-Key`: the same key (from the same token) within 24 h gets the same
+    response and no second effect; a different request under the same key is refused."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (
+        same_workspace("token_id", "api_token"),
+        Index("ix_idempotency_key_expires", "expires_at"),
+    )
+
+    token_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)  # NULL while the first is in progress
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+
+
+class Webhook(Base):
+    """An outgoing webhook of one standup: signed deliveries of chosen events."""
+
+    __tablename__ = "webhook"
+    __table_args__ = (
+        UniqueConstraint("id", "workspace_id"),
+        same_workspace("standup_id", "standup"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    standup_id: Mapped[int] = mapped_column(Id)
+    url: Mapped[str] = mapped_column(String(2048))
+    # Needed to sign, so encrypted (Fernet) rather than hashed.
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disabled_at: Mapped[dt.datetime | None] = mapped_column()
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+
+
+class WebhookDelivery(Base):
+    """The durable outbox: one event for one webhook, claimed by any replica, retried with
+    back-off for 24 hours, its outcome recorded."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        same_workspace("webhook_id", "webhook"),
+        Index("ix_webhook_delivery_due", "delivered_at", "gave_up_at", "next_attempt_at"),
+        Index("ix_webhook_delivery_webhook", "workspace_id", "webhook_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    webhook_id: Mapped[int] = mapped_column(Id)
+    event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column()
+    lease_until: Mapped[dt.datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column()
+    gave_up_at: Mapped[dt.datetime | None] = mapped_column()
