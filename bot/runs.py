@@ -21,7 +21,7 @@ from bot.slack.gateway import error_code
 from bot.slack.recovery import CannotTell, find_tagged, tag
 from bot.views.blockkit import Message
 from bot.views.messages import answer_reply, prompt_message, summary_message
-from storage import jobs, prompts, runs, workspaces
+from storage import jobs, participation, prompts, runs, workspaces
 from storage.models import PromptState, Run, RunState
 from storage.prompts import PromptView
 
@@ -225,6 +225,7 @@ async def close_due(services: Services, metrics: Metrics) -> int:
             if not await runs.claim_run_close(session, workspace_id, run_id, now):
                 continue
             await prompts.close_unsent(session, workspace_id, run_id)
+            await participation.record_run(session, workspace_id, run_id, now)
             views = await prompts.run_prompt_views(session, workspace_id, run_id)
             client = await services.slack.bot_client(session, workspace_id)
             workspace = await workspaces.workspace_by_id(session, workspace_id)
