@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, and_, literal, or_, select, union_all, update
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import affected
@@ -25,22 +26,44 @@ def _claimable(now: dt.datetime) -> ColumnElement[bool]:
 
 
 async def claim_due_batch(
-    session: AsyncSession, now: dt.datetime, lease: dt.timedelta, token: str, limit: int = 200
+    session: AsyncSession,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    token: str,
+    limit: int = 200,
+    *,
+    per_workspace: int | None = None,
+    busy: Collection[int] = (),
 ) -> list[tuple[int, int]]:
     """Claim up to `limit` due prompts in one statement, under `token`: replica-safe (Postgres
     rows are taken with FOR UPDATE SKIP LOCKED, SQLite has a single writer); returns
-    (workspace_id, id) pairs."""
-    candidates = (
-        select(Prompt.id)
+    (workspace_id, id) pairs.
+
+    Fair between workspaces: at most `per_workspace` of any one workspace (its earliest due),
+    none of the `busy` ones (still being sent by this process), so one big workspace's
+    rate-limited fan-out never holds back everyone else's prompts.
+    """
+    conditions = [Workspace.active.is_(True), Standup.active.is_(True), _claimable(now)]
+    if busy:
+        conditions.append(Prompt.workspace_id.not_in(list(busy)))
+    rank = func.row_number().over(
+        partition_by=Prompt.workspace_id, order_by=(Prompt.due_at, Prompt.id)
+    )
+    ranked = (
+        select(Prompt.id.label("id"), Prompt.due_at.label("due_at"), rank.label("rank"))
         .join(
             Standup,
             and_(Standup.id == Prompt.standup_id, Standup.workspace_id == Prompt.workspace_id),
         )
         .join(Workspace, Workspace.id == Prompt.workspace_id)
-        .where(Workspace.active.is_(True), Standup.active.is_(True), _claimable(now))
-        .order_by(Prompt.due_at)
-        .limit(limit)
+        .where(*conditions)
+        .subquery()
     )
+    picked = select(ranked.c.id)
+    if per_workspace is not None:
+        picked = picked.where(ranked.c.rank <= per_workspace)
+    picked = picked.order_by(ranked.c.due_at, ranked.c.id).limit(limit)
+    candidates = select(Prompt.id).where(Prompt.id.in_(picked.scalar_subquery()))
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(of=Prompt, skip_locked=True)
     result = await session.execute(
