@@ -266,6 +266,8 @@ class Standup(Base):
     )
     # The last `/standup remind`: a second one within ten minutes is refused.
     nudged_at: Mapped[dt.datetime | None] = mapped_column()
+    # A blocker open longer than this many working days is escalated to the owners, once.
+    blocker_escalation_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -515,7 +517,36 @@ class Participation(Base):
     outcome: Mapped[Outcome] = mapped_column(EnumText(Outcome, 16))
     due_at: Mapped[dt.datetime | None] = mapped_column()
     answered_at: Mapped[dt.datetime | None] = mapped_column()
+    # The answer to the standup's mood question (1–5), if it has one and it was answered.
+    mood: Mapped[int | None] = mapped_column(Integer)
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Blocker(Base):
+    """Something a person said blocks them, followed up until they say it is resolved."""
+
+    __tablename__ = "blocker"
+    __table_args__ = (
+        UniqueConstraint("id", "workspace_id"),
+        same_workspace("standup_id", "standup"),
+        same_workspace("member_id", "member"),
+        Index("ix_blocker_open_by_standup", "workspace_id", "standup_id", "resolved_at"),
+        Index("ix_blocker_open_by_member", "workspace_id", "member_id", "resolved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    standup_id: Mapped[int] = mapped_column(Id)
+    member_id: Mapped[int] = mapped_column(Id)
+    # The check-in it was raised in (no FK: the blocker outlives a deleted prompt).
+    prompt_id: Mapped[int | None] = mapped_column(Id)
+    text: Mapped[str] = mapped_column(Text)
+    opened_on: Mapped[dt.date] = mapped_column(Date)  # in the person's own calendar
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_asked_on: Mapped[dt.date | None] = mapped_column(Date)
+    still_blocked_on: Mapped[dt.date | None] = mapped_column(Date)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column()
+    resolved_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 # --- the web face (issue 11): sign-in sessions, API tokens, idempotency, webhooks ----------------
