@@ -39,6 +39,8 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     # Looking for our own messages after a crash: in DMs (prompts) and channels (summaries).
     "conversations.history": {"im:history", "channels:history", "groups:history"},
     "conversations.replies": {"channels:history", "groups:history"},
+    # Socket Mode: called with the app-level token, whose connections:write is no bot scope.
+    "apps.connections.open": set(),
 }
 # The slash command needs its own scope; it is no Web API call.
 SCOPES_WITHOUT_CALLS = {"commands"}
