@@ -113,6 +113,7 @@ class SocketModeLink:
         self._client: _Client | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._hello_session: object = None
+        self._connections = 0  # hellos so far
         self._stopping = False
         self._in_flight: set[asyncio.Task[Any]] = set()
         metrics.socket_connected.set_function(lambda: 1.0 if self.connected else 0.0)
@@ -169,8 +170,8 @@ class SocketModeLink:
     # --- frames and envelopes --------------------------------------------------------------------
 
     async def _on_frame(self, message: aiohttp.WSMessage) -> None:
-        """Every text frame, before it is queued: note hello and disconnect (slack_sdk reacts
-        to disconnect itself, by connecting to a new URL)."""
+        """Every text frame as it arrives: note hello and disconnect (slack_sdk reacts to
+        disconnect itself, by connecting to a new URL)."""
         try:
             frame = json.loads(message.data)
         except (TypeError, ValueError):
@@ -186,9 +187,11 @@ class SocketModeLink:
             debug_info = debug_info if isinstance(debug_info, dict) else {}
             log.info(
                 "socket_mode_connected",
+                reconnect=self._connections > 0,
                 num_connections=frame.get("num_connections"),
                 approximate_connection_time=debug_info.get("approximate_connection_time"),
             )
+            self._connections += 1
         elif kind == "disconnect":
             reason = frame.get("reason")
             if reason == "link_disabled":
