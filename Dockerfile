@@ -1,5 +1,7 @@
 # AsyncStand: one HTTP server (python app.py) serving /slack/events, /slack/install,
-# /slack/oauth_redirect, /healthz and /metrics.
+# /slack/oauth_redirect, /healthz, /readyz and /metrics (in Socket Mode, with SLACK_APP_TOKEN,
+# only the last three: Slack's requests come over the app's own WebSocket).
+# docker-compose.yml runs it as a web and a worker process with Postgres and Redis.
 #
 #   docker build -t asyncstand .
 #   docker run --env-file .env -p 3000:3000 -v asyncstand-data:/data asyncstand

@@ -26,6 +26,7 @@ from bot.slack.gateway import SlackGateway
 from bot.slack.ratelimit import Limiter, LocalLimiter, RedisLimiter
 from handlers.http import build_web
 from handlers.slack import SlackApps, build_bolt
+from handlers.socket_mode import SocketModeLink
 from scheduler.worker import Worker
 from storage.crypto import SecretBox
 from storage.db import Database
@@ -44,6 +45,7 @@ class AsyncStand:
     web: web.Application
     worker: Worker | None
     metrics: Metrics
+    socket: SocketModeLink | None = None  # Socket Mode (SLACK_APP_TOKEN) instead of /slack/events
 
 
 def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -> AsyncStand:
@@ -56,7 +58,10 @@ def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -
     services = Services(settings=settings, db=db, slack=slack, clock=clock)
     slack_apps = build_bolt(services)
     worker = Worker(services, metrics) if settings.role in ("worker", "all") else None
-    web_app = build_web(services, slack_apps, metrics)
+    # Socket Mode: Slack's requests over an outbound WebSocket; /readyz reports the connection.
+    socket = SocketModeLink(services, slack_apps, metrics) if settings.socket_mode else None
+    readiness = {"slack_socket": socket.readiness} if socket is not None else None
+    web_app = build_web(services, slack_apps, metrics, readiness=readiness)
     background: list[asyncio.Task[None]] = []
 
     async def on_startup(_: web.Application) -> None:
@@ -66,9 +71,20 @@ def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -
             background.append(asyncio.create_task(workspaces.bootstrap_single_workspace(services)))
         if worker is not None:
             worker.start()
-        log.info("started", role=settings.role, single_workspace=settings.single_workspace)
+        if socket is not None:
+            await socket.start()
+        elif settings.slack_app_token is not None:  # a worker: no Slack traffic, no socket
+            log.info("slack_app_token_unused", reason="a worker takes no Slack requests")
+        log.info(
+            "started",
+            role=settings.role,
+            single_workspace=settings.single_workspace,
+            socket_mode=settings.socket_mode,
+        )
 
     async def on_cleanup(_: web.Application) -> None:
+        if socket is not None:
+            await socket.stop()
         if worker is not None:
             await worker.stop()
         for task in background:
@@ -81,7 +97,7 @@ def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -
 
     web_app.on_startup.append(on_startup)
     web_app.on_cleanup.append(on_cleanup)
-    return AsyncStand(settings, services, slack_apps, web_app, worker, metrics)
+    return AsyncStand(settings, services, slack_apps, web_app, worker, metrics, socket)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,6 +11,8 @@ from typing import Any
 import structlog
 
 _TOKEN = re.compile(r"xox[abeprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+# A Socket Mode URL (wss://…/link/?ticket=…) lets whoever holds it connect as the app.
+_SOCKET_TICKET = re.compile(r"(ticket=)[^&\s'\"]+")
 _SECRET_KEYS = ("token", "secret", "password", "encryption_key", "authorization", "signature")
 
 
@@ -20,6 +22,7 @@ _EXACT_SECRETS: list[str] = []
 def redact_text(text: str) -> str:
     """Mask anything shaped like a Slack token, and the configured secrets verbatim."""
     text = _TOKEN.sub(lambda m: m.group(0)[:5] + "[REDACTED]", text)
+    text = _SOCKET_TICKET.sub(r"\1[REDACTED]", text)
     for secret in _EXACT_SECRETS:
         if secret in text:
             text = text.replace(secret, "[REDACTED]")
@@ -76,6 +79,13 @@ class _RedactingFilter(logging.Filter):
 # went, and withhold the rest.
 _SLACK_REQUEST = re.compile(r"^Sending a request - url: (?P<url>[^,]*),")
 _SLACK_RESPONSE = re.compile(r"^Received the following response - status: (?P<status>\d+),")
+# slack_sdk's Socket Mode client logs every frame it receives and sends (envelopes carry
+# command text, answers in view submissions; acks carry our replies).
+_SOCKET_RECEIVED = re.compile(r"^Received message \(type: (?P<type>\w+), data: ")
+_SOCKET_SENDING = {
+    "Sending a message: ": "Sending a message (withheld)",
+    "Failed to send a message (error: ": "Failed to send a message (withheld)",
+}
 
 
 class _SlackBodyFilter(logging.Filter):
@@ -90,6 +100,10 @@ class _SlackBodyFilter(logging.Filter):
             shown = f"Sending a request - url: {url} (arguments withheld)"
         elif (response := _SLACK_RESPONSE.match(message)) is not None:
             shown = f"Received the following response - status: {response['status']} (withheld)"
+        elif (received := _SOCKET_RECEIVED.match(message)) is not None:
+            shown = f"Received message (type: {received['type']}, data withheld)"
+        elif message.startswith(tuple(_SOCKET_SENDING)):
+            shown = next(v for k, v in _SOCKET_SENDING.items() if message.startswith(k))
         elif message.startswith(("Sending a request", "Received the following response")):
             shown = message.split(" - ", 1)[0] + " (withheld)"
         else:

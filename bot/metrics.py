@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -57,6 +57,29 @@ class Metrics:
         )
         self.runs_closed = Counter(
             "asyncstand_runs_closed_total", "Runs finalised", registry=self.registry
+        )
+        # Socket Mode (SLACK_APP_TOKEN): the connection and the envelopes that came over it.
+        self.socket_connected = Gauge(
+            "asyncstand_slack_socket_connected",
+            "1 while the Socket Mode connection is open and Slack said hello on it",
+            registry=self.registry,
+        )
+        self.socket_connections = Counter(
+            "asyncstand_slack_socket_connections_total",
+            "Socket Mode connections opened (each hello from Slack)",
+            registry=self.registry,
+        )
+        self.socket_envelopes = Counter(
+            "asyncstand_slack_socket_envelopes_total",
+            "Socket Mode envelopes by type and outcome (acked, not_acked, ack_failed, refused)",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
+        self.socket_ack_latency = Histogram(
+            "asyncstand_slack_socket_ack_seconds",
+            "From an envelope's arrival to its acknowledgement, by envelope type",
+            ["type"],
+            registry=self.registry,
         )
 
     def render(self) -> bytes:

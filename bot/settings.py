@@ -25,6 +25,9 @@ DEFAULT_SCOPES = (
     "im:history,channels:history,groups:history"
 )
 
+# App-level tokens look like xapp-1-A0123ABCDEF-1234567890123-0123abcd…: no spaces, nothing odd.
+_APP_TOKEN = re.compile(r"xapp-[0-9]+-[A-Za-z0-9-]+")
+
 _PLACEHOLDER = re.compile(
     r"^(<.*>|\.\.\.|…|changeme|change-me|change_me|replace-?me|your[-_ ].*|placeholder|todo|xxx+)$",
     re.IGNORECASE,
@@ -40,6 +43,22 @@ def _refuse_placeholder(name: str, value: str | None) -> str | None:
     return value
 
 
+SOCKET_MODE_NEEDS_BOT_TOKEN = (
+    "SLACK_APP_TOKEN (Socket Mode) needs SLACK_BOT_TOKEN as well: install the app to your "
+    "workspace (app page → Install App) and set its Bot User OAuth Token (xoxb-…)"
+)
+SOCKET_MODE_WITH_OAUTH = (
+    "SLACK_APP_TOKEN (Socket Mode) serves one workspace, the one of SLACK_BOT_TOKEN, which is "
+    "not set. Installing into many workspaces (SLACK_CLIENT_ID/SLACK_CLIENT_SECRET) needs the "
+    "OAuth install flow: /slack/install and /slack/oauth_redirect at a public HTTPS address "
+    "that Slack redirects people's browsers to. That public address is what Socket Mode does "
+    "without, so in Socket Mode AsyncStand serves neither page (and Slack does not list Socket "
+    "Mode apps in its Marketplace). Either install the app to your workspace (app page → "
+    "Install App) and set SLACK_BOT_TOKEN to its Bot User OAuth Token (xoxb-…), or unset "
+    "SLACK_APP_TOKEN to serve Slack over HTTP with the install flow"
+)
+
+
 class Settings(BaseSettings):
     """Everything the app reads from its environment; see README's settings table."""
 
@@ -52,6 +71,10 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
     slack_scopes: str = DEFAULT_SCOPES
+    # Socket Mode: an app-level token (xapp-…, scope connections:write) makes web processes
+    # take Slack's requests over an outbound WebSocket instead of POST /slack/events.
+    slack_app_token: str | None = None
+    socket_mode_ping_seconds: float = Field(default=10.0, ge=0.1, le=60)
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite+aiosqlite:///./asyncstand.db"
     redis_url: str | None = None
@@ -93,6 +116,7 @@ class Settings(BaseSettings):
         "slack_bot_token",
         "slack_client_id",
         "slack_client_secret",
+        "slack_app_token",
         "encryption_key",
         "metrics_token",
         mode="before",
@@ -110,6 +134,16 @@ class Settings(BaseSettings):
     def _bot_token_shape(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith("xoxb-"):
             raise ValueError("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _APP_TOKEN.fullmatch(value):
+            raise ValueError(
+                "SLACK_APP_TOKEN must be an app-level token starting with 'xapp-' (Slack app "
+                "page → Basic Information → App-Level Tokens, with the connections:write scope)"
+            )
         return value
 
     @field_validator("metrics_token")
@@ -193,6 +227,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _one_mode(self) -> Settings:
         oauth = bool(self.slack_client_id or self.slack_client_secret)
+        if self.slack_app_token is not None and self.slack_bot_token is None:
+            raise ValueError(SOCKET_MODE_WITH_OAUTH if oauth else SOCKET_MODE_NEEDS_BOT_TOKEN)
         if self.slack_bot_token is None and not oauth:
             raise ValueError(
                 "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
@@ -217,6 +253,12 @@ class Settings(BaseSettings):
     def single_workspace(self) -> bool:
         """One workspace, token from the environment (no OAuth install flow)."""
         return self.slack_bot_token is not None
+
+    @property
+    def socket_mode(self) -> bool:
+        """This process takes Slack's requests over Socket Mode (SLACK_APP_TOKEN is set and it
+        serves Slack at all: a worker has no Slack traffic and ignores the token)."""
+        return self.slack_app_token is not None and self.role != "worker"
 
     @property
     def limits(self) -> Limits:
@@ -247,6 +289,7 @@ class Settings(BaseSettings):
             self.slack_signing_secret,
             self.slack_bot_token,
             self.slack_client_secret,
+            self.slack_app_token,
             self.metrics_token,
             self.web_secret,
             *self.fernet_keys,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
 from aiohttp import web
@@ -35,13 +35,24 @@ NOT_INSTALLABLE = (
 )
 
 
-def build_web(services: Services, slack: SlackApps, metrics: Metrics) -> web.Application:
-    """Routes for this process's role: a worker serves only health and metrics."""
+ReadinessCheck = Callable[[], Awaitable[str]]  # "ok", or what is wrong
+
+
+def build_web(
+    services: Services,
+    slack: SlackApps,
+    metrics: Metrics,
+    *,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+) -> web.Application:
+    """Routes for this process's role: a worker serves only health and metrics; in Socket Mode
+    Slack's requests arrive over the socket, so no Slack route is served. `readiness`: more
+    checks for /readyz (the Socket Mode connection), by name."""
     settings = services.settings
     middlewares = [security_headers, _observe(metrics)]
     app = web.Application(client_max_size=1024 * 1024, middlewares=middlewares)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", _readyz(services))
+    app.router.add_get("/readyz", _readyz(services, readiness or {}))
     metrics_route = _metrics_route(metrics, settings.metrics_token)
     if settings.metrics_port is None:
         app.router.add_get("/metrics", metrics_route)
@@ -49,8 +60,11 @@ def build_web(services: Services, slack: SlackApps, metrics: Metrics) -> web.App
         _serve_metrics_apart(app, settings, metrics_route, middlewares)
     if settings.role == "worker":
         return app
-    app.router.add_post("/slack/events", _slack_events(slack, settings.slack_signing_secret))
-    if settings.single_workspace:
+    if not settings.socket_mode:  # Socket Mode: Slack's requests arrive over the socket
+        app.router.add_post("/slack/events", _slack_events(slack, settings.slack_signing_secret))
+    if settings.socket_mode:
+        pass  # and nothing is installed from here (see SOCKET_MODE_WITH_OAUTH in bot.settings)
+    elif settings.single_workspace:
         app.router.add_get("/slack/install", install_not_available)
         app.router.add_get("/slack/oauth_redirect", install_not_available)
     else:
@@ -120,7 +134,7 @@ async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def _readyz(services: Services) -> Handler:
+def _readyz(services: Services, more: Mapping[str, ReadinessCheck]) -> Handler:
     async def readyz(_: web.Request) -> web.Response:
         checks: dict[str, str] = {}
         try:
@@ -132,6 +146,8 @@ def _readyz(services: Services) -> Handler:
         limiter = services.slack.limiter
         if isinstance(limiter, RedisLimiter):
             checks["redis"] = "ok" if await limiter.ping() else "unavailable"
+        for name, check in more.items():
+            checks[name] = await check()
         ready = all(v == "ok" for v in checks.values())
         return web.json_response(
             {"status": "ready" if ready else "not ready", "checks": checks},

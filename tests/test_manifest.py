@@ -1,4 +1,5 @@
-"""manifest.yml is a valid Slack app manifest that matches the routes and scopes the app uses.
+"""manifest.yml is a valid Slack app manifest that matches the routes and scopes the app uses;
+manifest.socket-mode.yml is the same app for Socket Mode (SLACK_APP_TOKEN), without any URL.
 
 The schema is Slack's own (slackapi/manifest-schema @ c50cfa85, see tests/fixtures/README.md).
 """
@@ -19,6 +20,7 @@ from jsonschema import Draft7Validator  # type: ignore[import-untyped]
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MANIFEST_PATH = ROOT / "manifest.yml"
+SOCKET_MODE_MANIFEST_PATH = ROOT / "manifest.socket-mode.yml"
 
 SOURCE_DIRS = ("bot", "handlers", "scheduler", "storage")
 
@@ -39,6 +41,8 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     # Looking for our own messages after a crash: in DMs (prompts) and channels (summaries).
     "conversations.history": {"im:history", "channels:history", "groups:history"},
     "conversations.replies": {"channels:history", "groups:history"},
+    # Socket Mode: called with the app-level token, whose connections:write is no bot scope.
+    "apps.connections.open": set(),
 }
 # The slash command needs its own scope; it is no Web API call.
 SCOPES_WITHOUT_CALLS = {"commands"}
@@ -212,3 +216,52 @@ def test_manifest_scopes_match_the_default_settings(manifest: dict[str, Any]) ->
     from bot.settings import DEFAULT_SCOPES
 
     assert manifest["oauth_config"]["scopes"]["bot"] == DEFAULT_SCOPES.split(",")
+
+
+# --- Socket Mode: manifest.socket-mode.yml ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def socket_manifest() -> dict[str, Any]:
+    data = yaml.safe_load(SOCKET_MODE_MANIFEST_PATH.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), "manifest.socket-mode.yml must be a YAML mapping"
+    return data
+
+
+def test_socket_mode_manifest_is_valid_against_slack_schema(
+    validator: Draft7Validator, socket_manifest: dict[str, Any]
+) -> None:
+    assert _messages(validator, socket_manifest) == []
+
+
+def test_socket_mode_manifest_turns_socket_mode_on(socket_manifest: dict[str, Any]) -> None:
+    settings = socket_manifest["settings"]
+    assert settings["socket_mode_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["token_rotation_enabled"] is False
+
+
+def test_socket_mode_manifest_has_no_url_at_all(socket_manifest: dict[str, Any]) -> None:
+    def strings(value: Any) -> list[str]:
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) else []
+
+    assert not [s for s in strings(socket_manifest) if "://" in s or s.startswith("/slack")]
+    assert "redirect_urls" not in socket_manifest["oauth_config"]
+
+
+def test_socket_mode_manifest_is_the_http_one_without_urls(
+    manifest: dict[str, Any], socket_manifest: dict[str, Any]
+) -> None:
+    """Same app, same command, events, scopes and tabs: only the delivery differs."""
+    expected = json.loads(json.dumps(manifest))
+    for command in expected["features"]["slash_commands"]:
+        del command["url"]
+    del expected["oauth_config"]["redirect_urls"]
+    del expected["settings"]["event_subscriptions"]["request_url"]
+    del expected["settings"]["interactivity"]["request_url"]
+    expected["settings"]["socket_mode_enabled"] = True
+    assert socket_manifest == expected

@@ -13,7 +13,7 @@ Block Kit limits live in ``tests.blockkit_limits``.
 Layout: ``state`` (dataclasses), ``core`` (shared state, setup and inspection helpers),
 ``server`` (HTTP, dispatch, tokens, faults, waiting), one module per method family
 (``auth``, ``users``, ``conversations``, ``chat``, ``views``, ``oauth``, ``openid``, ``files``,
-``response_urls``),
+``response_urls``, ``socket_mode``: apps.connections.open and the Socket Mode WebSocket),
 and ``fake`` (``FakeSlack``, all of them together).
 
 Typical use::
@@ -27,6 +27,13 @@ Typical use::
 """
 
 from tests.fake_slack.fake import FakeSlack
+from tests.fake_slack.socket_mode import (
+    DEFAULT_APP_TOKEN,
+    Envelope,
+    FakeSocket,
+    SocketAck,
+    SocketRequests,
+)
 from tests.fake_slack.state import (
     DEFAULT_SCOPES,
     DEFAULT_TOKEN,
@@ -41,15 +48,20 @@ from tests.fake_slack.state import (
 )
 
 __all__ = [
+    "DEFAULT_APP_TOKEN",
     "DEFAULT_SCOPES",
     "DEFAULT_TOKEN",
     "Call",
+    "Envelope",
     "FakeChannel",
     "FakeFile",
     "FakeSlack",
+    "FakeSocket",
     "FakeTeam",
     "FakeUser",
     "OAuthGrant",
     "OpenIDGrant",
+    "SocketAck",
+    "SocketRequests",
     "TriggerInfo",
 ]

@@ -9,6 +9,7 @@ from tests.fake_slack.files import FilesMethods
 from tests.fake_slack.oauth import OAuthMethods
 from tests.fake_slack.openid import OpenIDMethods
 from tests.fake_slack.response_urls import ResponseUrls
+from tests.fake_slack.socket_mode import SocketModeMethods
 from tests.fake_slack.users import UsersMethods
 from tests.fake_slack.views import ViewsMethods
 
@@ -23,5 +24,6 @@ class FakeSlack(
     OpenIDMethods,
     FilesMethods,
     ResponseUrls,
+    SocketModeMethods,
 ):
     """In-process Slack Web API stand-in (aiohttp, 127.0.0.1, random port)."""
