@@ -87,12 +87,13 @@ def plan_for_member(
     key = str(zone.key)
     occurrences = zone_cache.get(key) if zone_cache is not None else None
     if occurrences is None:
-        occurrences = cadences.occurrences_between(
-            cadence_of(standup.cadence, standup.weekday_mask),
-            parse_local_time(standup.local_time),
-            zone,
-            start,
-            end,
+        cadence = cadence_of(standup.cadence, standup.weekday_mask)
+        occurrences = (
+            []
+            if cadence is None
+            else cadences.occurrences_between(
+                cadence, parse_local_time(standup.local_time), zone, start, end
+            )
         )
         if zone_cache is not None:
             zone_cache[key] = occurrences
@@ -112,7 +113,8 @@ def last_due_on(standup: Standup, members: list[Member], local_date: dt.date) ->
     prompts are only planned minutes ahead: with participants from Kolkata to New York the
     last prompt is due ~10 hours after the first.
     """
-    if not cadences.runs_on(cadence_of(standup.cadence, standup.weekday_mask), local_date):
+    cadence = cadence_of(standup.cadence, standup.weekday_mask)
+    if cadence is None or not cadences.runs_on(cadence, local_date):
         return None
     local_time = parse_local_time(standup.local_time)
     zones = {
@@ -188,6 +190,8 @@ async def plan_standup(
 def next_run_of(standup: Standup, members: list[Member], now: dt.datetime) -> dt.datetime | None:
     """The soonest upcoming prompt of a standup across its participants' zones."""
     cadence = cadence_of(standup.cadence, standup.weekday_mask)
+    if cadence is None:
+        return None
     local_time = parse_local_time(standup.local_time)
     soonest: dt.datetime | None = None
     zones = {member_zone(standup, m) for m in members} or {None}

@@ -39,7 +39,6 @@ from bot.outcomes import (
 from bot.people import Caller, bot_ids
 from bot.planning import answer_window, next_run_of
 from bot.rules import schedule
-from bot.rules.cadence import describe as describe_cadence
 from bot.rules.permissions import (
     Actor,
     Decision,
@@ -87,7 +86,7 @@ def snapshot(standup: Standup, participants: list[str] | None = None) -> dict[st
         "time": standup.local_time,
         "time_zone": standup.fixed_tz or "each participant's own",
         "active": standup.active,
-        "repeat": describe_cadence(schedule.cadence_of(standup.cadence, standup.weekday_mask)),
+        "repeat": schedule.cadence_text(schedule.cadence_of(standup.cadence, standup.weekday_mask)),
         "answer_window_minutes": standup.answer_window_minutes,
         "reminder": _reminder_text(standup.reminder_minutes_before),
         "holidays": standup.holiday_calendar,

@@ -692,3 +692,21 @@ async def test_only_public_standups_need_no_admin_look_up(world: World) -> None:
     stranger, asked = counting_caller(world, Actor(STRANGER, is_admin=False))
     assert await names_seen(world, stranger) == ["Open"]
     assert asked == []
+
+
+async def test_a_stored_standup_that_can_never_run_is_listed_but_never_fails_the_scheduler(
+    world: World,
+) -> None:
+    """A weekly standup left without days (older data, or a cadence a newer version wrote)
+    is shown as never running instead of breaking every scheduler tick."""
+    from bot import planning
+    from storage.models import Standup
+
+    await create(world)
+    async with world.services.db.session() as session:
+        standup = (await session.execute(select(Standup))).scalar_one()
+        standup.weekday_mask = 0
+        standup.cadence = None
+    await planning.plan_due(world.services, NOW)
+    [overview] = await standups.overview(world.services, world.caller(OWNER))
+    assert overview.next_run is None and overview.schedule_text.startswith("never")

@@ -133,21 +133,32 @@ def settle(
     )
 
 
-def describe(cadence: Cadence, local_time: dt.time, fixed_tz: str | None) -> str:
+def describe(cadence: Cadence | None, local_time: dt.time, fixed_tz: str | None) -> str:
     """One line: when it runs, at which time, on whose clock."""
+    if cadence is None:
+        return describe_schedule(frozenset(), local_time, fixed_tz)
     if isinstance(cadence, Weekly):
         return describe_schedule(frozenset(cadence.weekdays), local_time, fixed_tz)
     when = f"{describe_cadence(cadence)} at {local_time.strftime('%H:%M')}"
     return f"{when} in each participant's time zone" if fixed_tz is None else f"{when} {fixed_tz}"
 
 
-def cadence_of(cadence_json: object, weekday_mask: int) -> Cadence:
-    """A stored standup's cadence (NULL: weekly on its days)."""
-    return from_json(cadence_json, weekday_mask=weekday_mask)
+def cadence_of(cadence_json: object, weekday_mask: int) -> Cadence | None:
+    """A stored standup's cadence (NULL: weekly on its days); None when what is stored can
+    never run (a weekly standup without days, or a cadence this version cannot read) — it is
+    then simply not scheduled, instead of failing every scheduler tick."""
+    try:
+        return from_json(cadence_json, weekday_mask=weekday_mask)
+    except ValueError:
+        return None
+
+
+def cadence_text(cadence: Cadence | None) -> str:
+    return "never" if cadence is None else describe_cadence(cadence)
 
 
 def draft_of(
-    cadence: Cadence,
+    cadence: Cadence | None,
     window_minutes: int | None,
     reminder_minutes_before: int | None,
     holiday_calendar: str | None,
@@ -181,7 +192,7 @@ def draft_of(
     )
 
 
-def weekdays_of(cadence: Cadence, weekday_mask_days: Iterable[int]) -> frozenset[int]:
+def weekdays_of(cadence: Cadence | None, weekday_mask_days: Iterable[int]) -> frozenset[int]:
     """The days the form shows ticked for a cadence."""
     if isinstance(cadence, Weekly | EveryNWeeks):
         return frozenset(cadence.weekdays)
