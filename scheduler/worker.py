@@ -1,4 +1,5 @@
-"""The scheduler: a timer that, on each tick, plans prompts, sends due ones and closes runs.
+"""The scheduler: a timer that, on each tick, plans prompts, sends due ones and due reminders,
+and closes runs.
 
 APScheduler is only the timer. Every step it triggers claims its work in the database first
 (bot.delivery, bot.runs), so several replicas (or a restart) never send a prompt twice.
@@ -12,7 +13,7 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, planning, runs, workspaces
+from bot import events, planning, reminders, runs, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.runtime import Services
@@ -91,6 +92,7 @@ class Worker:
         await planning.plan_due(services, now)
         await self.delivery.expire_overdue()
         await self.delivery.send_due()
+        await reminders.send_due(services, self.metrics)
         await runs.close_due(services, self.metrics)
         await runs.sweep(services)
         await self._housekeeping(now)
