@@ -84,8 +84,9 @@ async def _own_prompt(session: AsyncSession, ref: PromptRef) -> PromptView | Ref
 
 
 async def _answer_window(session: AsyncSession, workspace_id: int, view: PromptView) -> str:
-    """ "open" while the run is; "late" once it closed, until the standup's next run starts
-    (any of its prompts sent): answers then are marked late; "closed" after that."""
+    """Whether answers are taken: "open" while the run is; "late" once it closed, until the
+    standup's next run starts (any of its prompts sent), and they are then marked late;
+    "closed" after that."""
     if view.prompt.state not in ANSWERABLE:
         return "closed"
     if view.run.state == RunState.OPEN:

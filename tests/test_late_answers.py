@@ -44,7 +44,8 @@ def at(world: World, instant: dt.datetime) -> None:
 
 
 async def daily_for_three(world: World) -> dict[str, int]:
-    """ "Daily" with OWNER, PEER and STRANGER, run now, every prompt in its DM: prompt ids."""
+    """A standup "Daily" with OWNER, PEER and STRANGER, run now, every prompt in its DM; returns
+    the prompt ids."""
     client = world.services.slack.client("xoxb-never-called")
     draft = StandupDraft(
         name="Daily",

@@ -54,7 +54,7 @@ def user_of(call: Call) -> str:
 
 
 async def seed(database_url: str, team_id: str, due: dt.datetime) -> None:
-    """ "Daily" for PEOPLE, due this minute in UTC, answers collected for two minutes."""
+    """A standup "Daily" for PEOPLE, due this minute in UTC, answers collected for a minute."""
     db = Database(database_url)
     try:
         await upgrade_to_head(db.engine)

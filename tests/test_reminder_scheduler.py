@@ -66,7 +66,8 @@ def reminded(slack: FakeSlack) -> list[str]:
 async def berlin_standup(
     database_url: str, slack: FakeSlack, people: list[str], **config: Any
 ) -> None:
-    """ "Daily" at 09:00 Berlin for `people` (the first one owns it), with these settings."""
+    """A standup "Daily" at 09:00 Berlin for `people` (the first one owns it), with these
+    settings."""
     for user in people:
         slack.add_user(user, user.lower(), tz=BERLIN)
     await seed_standup(

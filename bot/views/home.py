@@ -19,8 +19,8 @@ from bot.views.mrkdwn import md
 
 
 def reminders_section(reminders_off: bool) -> Block:
-    """ "Reminders: on [Turn off]": the person's own setting, with a button to flip it. The
-    button's value is only the wanted state; whose setting it is comes from the click."""
+    """The person's own reminder setting ("Reminders: on [Turn off]"), with a button to flip
+    it. The button's value is only the wanted state; whose setting it is comes from the click."""
     if reminders_off:
         text = md("*Reminders:* off — you get no reminder when you haven't answered a standup.")
         flip = button("Turn on", A_REMINDERS_TOGGLE, "on")
