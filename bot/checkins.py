@@ -18,7 +18,7 @@ from bot.outcomes import Refusal
 from bot.rules.permissions import Why
 from bot.rules.validation import clean_text, validate_answers
 from bot.runtime import Services
-from storage import prompts
+from storage import participation, prompts
 from storage import runs as run_rows
 from storage.models import PromptState, RunState
 from storage.prompts import PromptView
@@ -83,8 +83,17 @@ async def _own_prompt(session: AsyncSession, ref: PromptRef) -> PromptView | Ref
     return view if view is not None else Refusal(Why.NOT_YOUR_CHECKIN)
 
 
-def _answerable(view: PromptView) -> bool:
-    return view.run.state == RunState.OPEN and view.prompt.state in ANSWERABLE
+async def _answer_window(session: AsyncSession, workspace_id: int, view: PromptView) -> str:
+    """Whether answers are taken: "open" while the run is; "late" once it closed, until the
+    standup's next run starts (any of its prompts sent), and they are then marked late;
+    "closed" after that."""
+    if view.prompt.state not in ANSWERABLE:
+        return "closed"
+    if view.run.state == RunState.OPEN:
+        return "open"
+    if await run_rows.next_run_started(session, workspace_id, view.standup.id, view.run.local_date):
+        return "closed"
+    return "late"
 
 
 async def answer_form(services: Services, ref: PromptRef) -> AnswerForm | Refusal:
@@ -92,7 +101,7 @@ async def answer_form(services: Services, ref: PromptRef) -> AnswerForm | Refusa
         view = await _own_prompt(session, ref)
         if isinstance(view, Refusal):
             return view
-        if not _answerable(view):
+        if await _answer_window(session, ref.workspace_id, view) == "closed":
             return Refusal(Why.CHECKIN_CLOSED)
         existing = {
             a.position: a.body
@@ -110,7 +119,8 @@ async def answer_form(services: Services, ref: PromptRef) -> AnswerForm | Refusa
 async def answer(
     services: Services, ref: PromptRef, answers: list[str]
 ) -> Answered | AnswerErrors | Refusal:
-    """Store (or update) a person's answers to their prompt, in one transaction."""
+    """Store (or update) a person's answers to their prompt, in one transaction; after the
+    run closed (until the standup's next run starts) a first answer is marked late."""
     async with services.db.session() as session:
         view = await _own_prompt(session, ref)
         if isinstance(view, Refusal):
@@ -122,10 +132,17 @@ async def answer(
         errors = validate_answers(wanted, services.settings.max_answer_length)
         if errors:
             return AnswerErrors(errors)
-        if not _answerable(view):
+        window = await _answer_window(session, ref.workspace_id, view)
+        if window == "closed":
             return Refusal(Why.CHECKIN_CLOSED)
         now = services.clock()
-        edited = await prompts.save_answers(session, ref.workspace_id, view, wanted, now)
+        edited = await prompts.save_answers(
+            session, ref.workspace_id, view, wanted, now, late=window == "late"
+        )
+        if window == "late" and not edited:  # the run's records say missed: now late
+            await participation.answered_late(
+                session, ref.workspace_id, view.run.id, view.member.id, now
+            )
         await run_rows.request_summary(session, ref.workspace_id, view.run.id, now)
     log.info("answers_saved", standup_id=view.standup.id, prompt_id=view.prompt.id, edited=edited)
     return Answered(view.prompt.id, view.run.id, edited)
@@ -144,6 +161,18 @@ async def skip(services: Services, ref: PromptRef) -> Skipped | Refusal:
     if not skipped:
         return Refusal(Why.NOTHING_TO_SKIP)
     return Skipped(view.prompt.id, view.run.id)
+
+
+async def show_closed(services: Services, client: AsyncWebClient, ref: PromptRef) -> None:
+    """After answering was refused because the check-in has closed for good: an unanswered DM
+    that still offers a late answer (its run closed, the next one has started since) says
+    it is closed instead."""
+    async with services.db.session() as session:
+        view = await _own_prompt(session, ref)
+    if isinstance(view, Refusal):
+        return
+    if view.run.state == RunState.CLOSED and view.prompt.state == PromptState.SENT:
+        await runs.update_prompt_message(client, view, "closed")
 
 
 async def publish(

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import runs
 from bot.metrics import Metrics
+from bot.rules.reminders import prompt_reminder_at
 from bot.runtime import Services
 from bot.slack import recovery
 from bot.slack.gateway import PERMANENT_ERRORS, error_code, open_dm, send_dm
@@ -265,6 +266,7 @@ class Delivery:
         """Record the DM that is in Slack (one transaction per delivered prompt)."""
         workspace_id, prompt_id = view.prompt.workspace_id, view.prompt.id
         fresh: PromptView | None = None
+        now = self.services.clock()
         async with self.services.db.session() as session:
             if opened:
                 await members.remember_dm_channel(session, workspace_id, view.member.id, channel)
@@ -274,7 +276,11 @@ class Delivery:
                 prompt_id,
                 dm_channel_id=channel,
                 message_ts=ts,
-                now=self.services.clock(),
+                now=now,
+                # From the run's close as it is now; checked again when due (bot.reminders).
+                remind_at=prompt_reminder_at(
+                    now, view.run.close_at, view.standup.reminder_minutes_before
+                ),
             )
             if state in ANSWERED_MEANWHILE:
                 # Answered in the instant between posting and recording: show it in the DM.

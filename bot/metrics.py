@@ -55,6 +55,12 @@ class Metrics:
             "Prompts found due by the scheduler (claimed for sending)",
             registry=self.registry,
         )
+        self.reminders = Counter(
+            "asyncstand_reminders_total",
+            "Reminder DMs by outcome (sent, nudged, postponed, dropped, failed)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.runs_closed = Counter(
             "asyncstand_runs_closed_total", "Runs finalised", registry=self.registry
         )

@@ -15,12 +15,14 @@ from bot.rules.schedule import ScheduleDraft
 
 @dataclass(frozen=True)
 class Refusal:
-    """Nothing was done, and why; `name` is the standup concerned (plain text), if any, and
-    `limit` the limit that was reached, if that is why."""
+    """Nothing was done, and why; `name` is the standup concerned (plain text), if any,
+    `limit` the limit that was reached, if that is why, and `until` when it can be done
+    again, if that is known."""
 
     why: Why
     name: str = ""
     limit: int | None = None
+    until: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -143,3 +145,28 @@ class History:
 
     standup_name: str | None
     changes: list[Change]
+
+
+# --- reminders --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Nudged:
+    """`/standup remind`: how many people who haven't answered were nudged (their reminder DMs
+    go out next: `prompt_ids`), and how many who are waiting were left alone because they
+    turned reminders off or were reminded in the last few minutes."""
+
+    name: str
+    nudged: int
+    reminders_off: int = 0
+    just_reminded: int = 0
+    prompt_ids: tuple[int, ...] = ()
+    nudged_by: str = ""
+
+
+@dataclass(frozen=True)
+class OwnReminders:
+    """A person's own reminder setting; `changed` is None when it was only shown."""
+
+    off: bool
+    changed: bool | None = None

@@ -22,6 +22,7 @@ from bot.slack.recovery import CannotTell, find_tagged, tag
 from bot.views.blockkit import Message
 from bot.views.messages import answer_reply, prompt_message, summary_message
 from storage import jobs, participation, prompts, runs, workspaces
+from storage import reminders as reminder_rows
 from storage.models import PromptState, Run, RunState
 from storage.prompts import PromptView
 
@@ -42,7 +43,9 @@ async def render_summary(services: Services, workspace_id: int, run: Run) -> Mes
     by_prompt: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for answer in answers:
         by_prompt[answer.prompt_id].append((answer.question, answer.body))
-    statuses = [ParticipantStatus(v.member.slack_user_id, v.prompt.state) for v in views]
+    statuses = [
+        ParticipantStatus(v.member.slack_user_id, v.prompt.state, late=v.prompt.late) for v in views
+    ]
     entries = [AnswerEntry(user_of_prompt[pid], qa) for pid, qa in by_prompt.items()]
     final = run.state == RunState.CLOSED
     digest = build_digest(statuses, entries, final=final)
@@ -155,6 +158,7 @@ async def _post_or_update_reply(
         questions=[a.question for a in answers],
         answers=[a.body for a in answers],
         edited=any(a.edited_at is not None for a in answers),
+        late=view.prompt.late,
     )
     channel = view.run.channel_id
     if view.prompt.reply_ts:
@@ -193,7 +197,7 @@ async def update_prompt_message(
     view: PromptView,
     state: str,
 ) -> None:
-    """Show the DM prompt's new state (answered / skipped / closed) in place."""
+    """Show the DM prompt's new state (answered / skipped / late / closed) in place."""
     if not (view.prompt.dm_channel_id and view.prompt.message_ts):
         return
     message = prompt_message(
@@ -215,7 +219,9 @@ async def update_prompt_message(
 
 
 async def close_due(services: Services, metrics: Metrics) -> int:
-    """Finalise runs past their close time: final summary, DMs no longer answerable."""
+    """Finalise runs past their close time: final summary, reminders not sent by now dropped,
+    and the unanswered DMs say so — keeping an Answer button while a late answer is still
+    possible (until the standup's next run starts)."""
     now = services.clock()
     async with services.db.session() as session:
         due = await jobs.runs_to_close(session, now)
@@ -226,7 +232,11 @@ async def close_due(services: Services, metrics: Metrics) -> int:
                 continue
             await prompts.close_unsent(session, workspace_id, run_id)
             await participation.record_run(session, workspace_id, run_id, now)
+            await reminder_rows.drop_run_reminders(session, workspace_id, run_id)
             views = await prompts.run_prompt_views(session, workspace_id, run_id)
+            late_possible = bool(views) and not await runs.next_run_started(
+                session, workspace_id, views[0].standup.id, views[0].run.local_date
+            )
             client = await services.slack.bot_client(session, workspace_id)
             workspace = await workspaces.workspace_by_id(session, workspace_id)
         closed += 1
@@ -241,7 +251,7 @@ async def close_due(services: Services, metrics: Metrics) -> int:
             await publish_summary(services, client, workspace_id, run_id)
             for view in views:
                 if view.prompt.state == PromptState.SENT:
-                    await update_prompt_message(client, view, "closed")
+                    await update_prompt_message(client, view, "late" if late_possible else "closed")
     return closed
 
 

@@ -587,6 +587,11 @@ async def _managing(
         yield session, found
 
 
+# For use cases elsewhere that act on one standup as its manager (bot.reminders): the same
+# role look-up, permission check and transaction.
+managing = _managing
+
+
 async def _managed_by_name(
     session: AsyncSession, workspace_id: int, name: str, actor: Actor, check: PermissionCheck
 ) -> Standup | Refusal:

@@ -1,4 +1,5 @@
-"""The scheduler: a timer that, on each tick, plans prompts, sends due ones and closes runs.
+"""The scheduler: a timer that, on each tick, plans prompts, sends due ones and due reminders,
+and closes runs.
 
 APScheduler is only the timer. Every step it triggers claims its work in the database first
 (bot.delivery, bot.runs), so several replicas (or a restart) never send a prompt twice.
@@ -12,7 +13,7 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, planning, runs, workspaces
+from bot import events, planning, reminders, runs, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.runtime import Services
@@ -91,12 +92,15 @@ class Worker:
         await planning.plan_due(services, now)
         await self.delivery.expire_overdue()
         await self.delivery.send_due()
+        await reminders.send_due(services, self.metrics)
         await runs.close_due(services, self.metrics)
         await runs.sweep(services)
-        await self._housekeeping(now)
+        await self._housekeeping()
 
-    async def _housekeeping(self, now: dt.datetime) -> None:
-        """Forget old event ids and expired OAuth states, at most once a minute."""
+    async def _housekeeping(self) -> None:
+        """Forget old event ids and expired OAuth states, at most once a minute (by the clock
+        as it is now: a tick's start time may be minutes old by the time it gets here)."""
+        now = self.services.clock()
         last = self._housekept
         if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
             return

@@ -201,9 +201,11 @@ async def record_sent(
     dm_channel_id: str,
     message_ts: str,
     now: dt.datetime,
+    remind_at: dt.datetime | None = None,
 ) -> PromptState | None:
     """Record the posted DM. The prompt becomes 'sent' unless it was answered or skipped in
-    the moment between posting and recording; returns the resulting state."""
+    the moment between posting and recording; returns the resulting state. `remind_at`: when
+    its automatic reminder is due (None: no reminder)."""
     where = (Prompt.workspace_id == workspace_id, Prompt.id == prompt_id)
     await session.execute(
         update(Prompt)
@@ -219,6 +221,7 @@ async def record_sent(
             lease_until=None,
             claim_token=None,
             error=None,
+            remind_at=remind_at,
         )
     )
     return (await session.execute(select(Prompt.state).where(*where))).scalar_one_or_none()
@@ -318,8 +321,11 @@ async def save_answers(
     view: PromptView,
     answers: list[str],
     now: dt.datetime,
+    *,
+    late: bool = False,
 ) -> bool:
-    """Store or update all answers of one prompt; True if this was an edit."""
+    """Store or update all answers of one prompt; True if this was an edit. `late`: the run
+    has closed, so a first answer is marked late (an edit keeps what the first answer was)."""
     existing = {a.position: a for a in await prompt_answers(session, workspace_id, view.prompt.id)}
     questions = list(view.run.questions)
     edited = bool(existing)
@@ -346,6 +352,7 @@ async def save_answers(
         .values(
             state=PromptState.ANSWERED,
             answered_at=func.coalesce(Prompt.answered_at, now),
+            late=case((Prompt.answered_at.is_(None), late), else_=Prompt.late),
             reply_requested_at=now,
         )
     )

@@ -8,7 +8,7 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import affected, upsert
-from storage.models import Run, RunState, Standup
+from storage.models import Prompt, Run, RunState, Standup
 
 
 async def get_or_create_run(
@@ -139,3 +139,21 @@ async def claim_run_close(
         .values(state=RunState.CLOSED, closed_at=now, summary_requested_at=now)
     )
     return affected(result) > 0
+
+
+async def next_run_started(
+    session: AsyncSession, workspace_id: int, standup_id: int, local_date: dt.date
+) -> bool:
+    """Whether a later run of the standup has begun (any of its prompts was sent): until then,
+    a closed run still takes late answers."""
+    found = await session.execute(
+        select(Prompt.id)
+        .where(
+            Prompt.workspace_id == workspace_id,
+            Prompt.standup_id == standup_id,
+            Prompt.local_date > local_date,
+            Prompt.sent_at.is_not(None),
+        )
+        .limit(1)
+    )
+    return found.first() is not None

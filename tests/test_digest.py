@@ -166,3 +166,18 @@ def test_empty_run() -> None:
     digest = build_digest([], [], final=True)
     assert (digest.answered, digest.waiting, digest.skipped, digest.missed) == ([], [], [], [])
     assert digest.blockers == []
+
+
+def test_late_answers_are_listed_apart_once_final_and_their_blockers_count() -> None:
+    statuses = [
+        ParticipantStatus("U1", "answered", late=True),
+        ParticipantStatus("U2", "answered"),
+        ParticipantStatus("U3", "sent"),
+    ]
+    entries = [entry("U1", "Waiting on legal"), entry("U2", "none")]
+    final = build_digest(statuses, entries, final=True)
+    assert (final.answered, final.late, final.missed) == (["U2"], ["U1"], ["U3"])
+    assert final.blockers == [("U1", "Waiting on legal")]
+    # Before the close nothing is late: the flag only matters for the final summary.
+    live = build_digest(statuses, entries, final=False)
+    assert (live.answered, live.late, live.waiting) == (["U1", "U2"], [], ["U3"])

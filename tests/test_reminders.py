@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.rules.reminders import ReminderSetting, parse_reminder, reminder_due_at, reminder_error
+from bot.rules.reminders import (
+    ReminderSetting,
+    parse_reminder,
+    prompt_reminder_at,
+    reminder_due_at,
+    reminder_error,
+)
 
 OPENS = datetime(2026, 4, 8, 7, 0, tzinfo=UTC)
 CLOSES = OPENS + timedelta(hours=4)
@@ -162,3 +168,48 @@ def test_property_clamped_to_opening(window_minutes: int, minutes: int) -> None:
     assert due is not None
     assert OPENS <= due < closes
     assert due == max(OPENS, closes - timedelta(minutes=minutes))
+
+
+# --------------------------------------------------------------------------------------------
+# One person's reminder, from the stored setting (None halfway, 0 off, N minutes before)
+# --------------------------------------------------------------------------------------------
+
+
+def test_prompt_reminder_follows_the_stored_setting() -> None:
+    assert prompt_reminder_at(OPENS, CLOSES, None) == OPENS + timedelta(hours=2)
+    assert prompt_reminder_at(OPENS, CLOSES, 30) == CLOSES - timedelta(minutes=30)
+    assert prompt_reminder_at(OPENS, CLOSES, 0) is None
+    assert prompt_reminder_at(OPENS, CLOSES, -3) is None  # never stored, never a crash
+
+
+def test_prompt_reminder_counts_from_when_the_prompt_was_sent() -> None:
+    late = OPENS + timedelta(hours=1)  # sent an hour late, after downtime
+    assert prompt_reminder_at(late, CLOSES, None) == late + timedelta(hours=1, minutes=30)
+
+
+def test_no_prompt_reminder_when_it_would_not_come_after_the_prompt() -> None:
+    assert prompt_reminder_at(None, CLOSES, None) is None  # never sent
+    assert prompt_reminder_at(CLOSES, CLOSES, None) is None  # sent as the run closed
+    assert prompt_reminder_at(CLOSES + timedelta(minutes=1), CLOSES, 30) is None
+    # 30 minutes before the close would be before the prompt: no reminder at the prompt itself.
+    short = CLOSES - timedelta(minutes=20)
+    assert prompt_reminder_at(short, CLOSES, 30) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 24 * 60),
+    st.integers(1, 24 * 60),
+    st.one_of(st.none(), st.integers(0, 24 * 60)),
+)
+def test_property_a_prompt_reminder_falls_after_the_prompt_and_before_the_close(
+    sent_after_open: int, window_minutes: int, stored: int | None
+) -> None:
+    sent = OPENS + timedelta(minutes=sent_after_open)
+    closes = OPENS + timedelta(minutes=window_minutes)
+    due = prompt_reminder_at(sent, closes, stored)
+    if due is not None:
+        assert sent < due < closes
+        # A close that moves later never brings the reminder earlier.
+        later = prompt_reminder_at(sent, closes + timedelta(minutes=90), stored)
+        assert later is not None and later >= due

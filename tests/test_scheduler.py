@@ -746,34 +746,54 @@ async def _answer_then_close(
     assert text.index("Blockers") < text.index("Answered") < text.index("Didn't answer")
     assert "Standup closed" in json.dumps(final["blocks"])
 
-    # Bob's unanswered DM now says the standup closed, with no Answer button.
+    # Bob's unanswered DM says the standup closed, but keeps an Answer button: a late answer
+    # is possible until the standup's next run starts.
     bob_dm = dm_of[BOB].body["channel"]
     bob_message = slack.get_message(bob_dm, dm_of[BOB].response["ts"])
     assert bob_message is not None
-    assert "prompt_answer" not in json.dumps(bob_message["blocks"])
+    assert "prompt_answer" in json.dumps(bob_message["blocks"])
     assert "closed" in json.dumps(bob_message["blocks"])
+    assert "prompt_skip" not in json.dumps(bob_message["blocks"])
     # Alice's answered DM was not turned into "closed".
     alice_dm = dm_of[ALICE].body["channel"]
     alice_message = slack.get_message(alice_dm, dm_of[ALICE].response["ts"])
     assert alice_message is not None and "Answered" in json.dumps(alice_message["blocks"])
 
-    # Answering after the close is refused: the open form, and the old button.
+    # Bob submits the form he opened before the close: taken, and marked late.
     slack.clear()
     status, text = await req.view_submission(
-        BOB, bob_modal, answer_values(["late", "late", "late"])
+        BOB, bob_modal, answer_values(["late", "late too", "none"])
     )
-    assert status == 200
-    assert json.loads(text)["response_action"] == "errors"
-    assert "closed" in text
+    assert status == 200 and "errors" not in text, text
+    [reply] = await slack.wait_for(
+        "chat.postMessage", predicate=lambda c: c.body.get("thread_ts") == summary_ts
+    )
+    assert f"<@{BOB}>'s answers (late)" in json.dumps(reply.body["blocks"])
+    await slack.wait_for("chat.update", predicate=lambda c: c.body.get("ts") == summary_ts)
+    row = (await prompt_rows(database_url))[BOB, DAY]
+    assert (row.state, row.late) == ("answered", True)
+    final = slack.get_message(CHANNEL, summary_ts)
+    assert final is not None
+    sections = [
+        b["text"]["text"] for b in final["blocks"] if b["type"] == "section" and "text" in b
+    ]
+    late = next(s for s in sections if s.startswith("*Answered late"))
+    assert f"<@{BOB}>" in late
+    assert not [s for s in sections if s.startswith("*Didn't answer*")]
+    assert "Standup closed" in json.dumps(final["blocks"])
+
+    # The next day's run starts: yesterday's check-in is closed for good, old buttons included.
+    await tick_at(worker, clock, due + dt.timedelta(days=1, seconds=2))
+    await slack.wait_for("chat.postMessage", count=2, predicate=is_delivered_prompt)
+    slack.clear()
     original = slack.message_versions(bob_dm, dm_of[BOB].response["ts"])[0]
     await req.block_action(BOB, "prompt_answer", bob_button["value"], message=original)
     [refusal] = await slack.wait_for("response_url")
     assert "closed" in json.dumps(refusal.body)
     await slack.wait_idle(quiet=0.3)
     slack.assert_not_called("views.open")
-    assert not [c for c in slack.calls_to("chat.postMessage") if c.body.get("thread_ts")]
     row = (await prompt_rows(database_url))[BOB, DAY]
-    assert row.state != "answered" and row.answered_at is None
+    assert (row.state, row.late) == ("answered", True)
 
 
 # --- DST at the scheduler level -------------------------------------------------------------------

@@ -6,7 +6,7 @@ and the final close both re-render it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "STATES",
@@ -71,6 +71,8 @@ class ParticipantStatus:
 
     user_id: str
     state: str
+    # Answered after the run closed (allowed until the standup's next run starts).
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Digest:
     skipped: list[str]
     missed: list[str]
     blockers: list[tuple[str, str]]
+    # Answered after the close: listed apart once the run is final, never as "didn't answer".
+    late: list[str] = field(default_factory=list)
 
 
 def is_blocker_question(question: str) -> bool:
@@ -112,18 +116,22 @@ def build_digest(
     they count as having missed it. Missed/failed prompts always count as missed; unknown
     states are left out.
     Blockers only come from participants whose state is "answered".
+    Once final, an answer given after the close is "late" (its blockers still count).
     """
     answered: list[str] = []
+    late: list[str] = []
     waiting: list[str] = []
     skipped: list[str] = []
     missed: list[str] = []
     seen: set[str] = set()
+    seen_order: list[str] = []
     for status in statuses:
         if status.user_id in seen:
             continue
         seen.add(status.user_id)
+        seen_order.append(status.user_id)
         if status.state == "answered":
-            answered.append(status.user_id)
+            (late if final and status.late else answered).append(status.user_id)
         elif status.state == "skipped":
             skipped.append(status.user_id)
         elif status.state in _NOT_YET:
@@ -134,7 +142,8 @@ def build_digest(
     # If a user somehow has several entries, the latest one wins.
     by_user = {entry.user_id: entry for entry in entries}
     blockers: list[tuple[str, str]] = []
-    for user_id in answered:
+    reported = set(answered) | set(late)
+    for user_id in (u for u in seen_order if u in reported):
         entry = by_user.get(user_id)
         if entry is None:
             continue
@@ -143,5 +152,10 @@ def build_digest(
                 blockers.append((user_id, answer.strip()))
 
     return Digest(
-        answered=answered, waiting=waiting, skipped=skipped, missed=missed, blockers=blockers
+        answered=answered,
+        waiting=waiting,
+        skipped=skipped,
+        missed=missed,
+        blockers=blockers,
+        late=late,
     )

@@ -28,6 +28,8 @@ class Why(enum.StrEnum):
     NOTHING_TO_SKIP = "nothing_to_skip"
     NAME_TAKEN = "name_taken"
     STANDUP_LIMIT = "standup_limit"
+    NUDGED_RECENTLY = "nudged_recently"
+    NOTHING_OPEN = "nothing_open"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 __all__ = [
     "ReminderSetting",
     "parse_reminder",
+    "prompt_reminder_at",
     "reminder_due_at",
     "reminder_error",
 ]
@@ -71,6 +72,25 @@ def reminder_due_at(
     if isinstance(minutes_before, bool) or minutes_before <= 0:
         raise ValueError(f"minutes_before must be a positive number, got {minutes_before!r}")
     return max(opens_at, closes_at - timedelta(minutes=minutes_before))
+
+
+def prompt_reminder_at(
+    sent_at: datetime | None, closes_at: datetime, stored_minutes_before: int | None
+) -> datetime | None:
+    """When one person's automatic reminder is due, from the standup's stored setting
+    (``standup.reminder_minutes_before``: None halfway, 0 off, N minutes before the close).
+
+    Their window opens when their prompt reached them (``sent_at``, not when it was due: a
+    prompt sent late after downtime must not be followed by an immediate reminder) and
+    closes with the run. None when reminders are off, when the prompt was never sent, or
+    when the reminder would fall no later than the prompt itself (a window too short to be
+    worth a nudge).
+    """
+    off = stored_minutes_before is not None and stored_minutes_before <= 0
+    if sent_at is None or off or closes_at <= sent_at:
+        return None
+    due = reminder_due_at(sent_at, closes_at, stored_minutes_before, default_halfway=True)
+    return due if due is not None and due > sent_at else None
 
 
 def _window_text(window: timedelta) -> str:

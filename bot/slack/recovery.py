@@ -18,6 +18,8 @@ log = structlog.get_logger("asyncstand.slack")
 PROMPT = "asyncstand_prompt"
 SUMMARY = "asyncstand_summary"
 REPLY = "asyncstand_reply"
+# Reminders are sent at most once and never searched for; the tag says what the DM is.
+REMINDER = "asyncstand_reminder"
 
 # How far before the recorded start of a post to look (clocks differ a little), and how many
 # pages of history to read at most.

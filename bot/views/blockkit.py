@@ -37,9 +37,15 @@ A_EDIT = "prompt_edit"
 A_DELETE_CONFIRM = "standup_delete_confirm"
 A_DELETE_CANCEL = "standup_delete_cancel"
 A_ANSWER_INPUT = "answer"
+# The Answer button on a reminder DM (same handler as A_ANSWER; its own id so a reminder is
+# never mistaken for the prompt), and App Home's "Turn reminders off/on".
+A_REMINDER_ANSWER = "reminder_answer"
+A_REMINDERS_TOGGLE = "reminders_toggle"
 
 PROMPT_ACTIONS_BLOCK = "prompt_actions"
 DELETE_ACTIONS_BLOCK = "standup_delete_actions"
+REMINDER_ACTIONS_BLOCK = "reminder_actions"
+HOME_REMINDERS_BLOCK = "home_reminders"
 
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

@@ -4,17 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.views.blockkit import MODAL_MAX_BLOCKS, Block, cap, header, section
+from bot.views.blockkit import (
+    A_REMINDERS_TOGGLE,
+    HOME_REMINDERS_BLOCK,
+    MODAL_MAX_BLOCKS,
+    Block,
+    button,
+    cap,
+    header,
+    section,
+)
 from bot.views.messages import StandupListItem, help_message, standup_list_message
 from bot.views.mrkdwn import md
 
 
-def home_view(items: list[StandupListItem] | None = None) -> dict[str, Any]:
-    """Your standups (if any), then what AsyncStand does and the commands."""
+def reminders_section(reminders_off: bool) -> Block:
+    """The person's own reminder setting ("Reminders: on [Turn off]"), with a button to flip
+    it. The button's value is only the wanted state; whose setting it is comes from the click."""
+    if reminders_off:
+        text = md("*Reminders:* off — you get no reminder when you haven't answered a standup.")
+        flip = button("Turn on", A_REMINDERS_TOGGLE, "on")
+    else:
+        text = md("*Reminders:* on — one reminder per standup if you haven't answered yet.")
+        flip = button("Turn off", A_REMINDERS_TOGGLE, "off")
+    return {**section(text, block_id=HOME_REMINDERS_BLOCK), "accessory": flip}
+
+
+def home_view(
+    items: list[StandupListItem] | None = None, *, reminders_off: bool | None = None
+) -> dict[str, Any]:
+    """Your standups (if any), your reminder setting (when known), then what AsyncStand does
+    and the commands."""
     mine: list[Block] = []
     if items:
-        listing = standup_list_message(items)["blocks"][: MODAL_MAX_BLOCKS - 10]
+        listing = standup_list_message(items)["blocks"][: MODAL_MAX_BLOCKS - 12]
         mine = [section(md("*Your standups*")), *listing, {"type": "divider"}]
+    if reminders_off is not None:
+        mine += [reminders_section(reminders_off), {"type": "divider"}]
     help_blocks = help_message()["blocks"]
     return {
         "type": "home",

@@ -17,6 +17,7 @@ from bot.views.blockkit import (
     A_DELETE_CANCEL,
     A_DELETE_CONFIRM,
     A_EDIT,
+    A_REMINDER_ANSWER,
     A_SKIP,
     BLOCKER_TEXT_MAX,
     CONFIRM_BUTTON_MAX,
@@ -25,6 +26,7 @@ from bot.views.blockkit import (
     DELETE_ACTIONS_BLOCK,
     MESSAGE_MAX_BLOCKS,
     PROMPT_ACTIONS_BLOCK,
+    REMINDER_ACTIONS_BLOCK,
     SECTION_TEXT_MAX,
     Block,
     Message,
@@ -44,6 +46,8 @@ from bot.views.mrkdwn import Mrkdwn, channel_link, clip, join, md, mention, trun
 
 OPEN_STATES = ("pending", "sent")
 CLOSED_STATES = ("missed", "closed", "failed")
+# The run closed unanswered, but a late answer is still possible (until the next run starts).
+LATE_STATE = "late"
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ HELP_COMMANDS = (
     ("/standup pause <name>", "stop prompts for a while (`/standup resume <name>` restarts)."),
     ("/standup owners <name> add|remove @user", "share who may manage a standup."),
     ("/standup history [name]", "see who changed a standup (or, admins: the workspace) and how."),
+    ("/standup remind <name>", "nudge everyone who hasn't answered today's round yet, now."),
+    ("/standup reminders [on|off]", "see, or turn on or off, the reminders you get yourself."),
     ("/standup delete <name>", "remove a standup and its schedule once the team is done."),
     ("/standup settings creators admins|everyone", "admins: who may create standups."),
     ("/standup help", "show this message."),
@@ -139,7 +145,8 @@ def prompt_message(
     """The DM that asks one participant to check in, re-rendered as its state changes.
 
     States: "pending"/"sent" (questions + Answer/Skip), "answered" (Edit), "skipped"
-    (Answer anyway), "missed"/"closed"/"failed" (closed, no buttons).
+    (Answer anyway), "late" (closed, but Answer until the next run), "missed"/"closed"/"failed"
+    (closed, no buttons).
     """
     name = display_name(standup_name)
     value = str(prompt_id)
@@ -169,6 +176,16 @@ def prompt_message(
             _actions(button("Answer anyway", A_ANSWER, value)),
         ]
         text = md("{} standup: skipped today", name)
+    elif state == LATE_STATE:
+        late = (
+            "*{}* standup\nThis standup has closed, but you can still answer until the next one "
+            "starts; your answers will be marked late."
+        )
+        blocks = [
+            section(md(late, name)),
+            _actions(button("Answer late", A_ANSWER, value)),
+        ]
+        text = md("{} standup closed — you can still answer late", name)
     elif state in CLOSED_STATES:
         closed = "*{}* standup\nThis standup closed — answers are no longer collected."
         blocks = [section(md(closed, name))]
@@ -182,15 +199,57 @@ def prompt_message(
     return message(text, blocks)
 
 
-def answer_reply(
-    *, user_id: str, questions: list[str], answers: list[str], edited: bool = False
+def reminder_message(
+    *,
+    prompt_id: int,
+    standup_name: str,
+    closes_at: dt.datetime,
+    local_date: str | None = None,
+    nudged_by: str | None = None,
 ) -> Message:
-    """A participant's answers as a reply in the standup's channel thread.
+    """The one reminder of a run, to someone who hasn't answered: which standup, when it
+    closes (a Slack date, shown in the reader's own zone) and an Answer button. `nudged_by`:
+    the owner or admin who asked for it (`/standup remind`), else it is the automatic one."""
+    name = display_name(standup_name)
+    closes = slack_date(closes_at)
+    if nudged_by:
+        line = md(
+            "{} nudged you: *{}* standup is waiting for your answers. It closes {}.",
+            mention(nudged_by),
+            name,
+            closes,
+        )
+    else:
+        line = md("⏰ Reminder: you haven't answered *{}* standup yet. It closes {}.", name, closes)
+    blocks: list[Block] = [section(line)]
+    if local_date:
+        blocks.append(context(md("{}", local_date)))
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": REMINDER_ACTIONS_BLOCK,
+            "elements": [button("Answer", A_REMINDER_ANSWER, str(prompt_id), style="primary")],
+        }
+    )
+    return message(md("Reminder: {} standup closes {}", name, closes), blocks)
+
+
+def answer_reply(
+    *,
+    user_id: str,
+    questions: list[str],
+    answers: list[str],
+    edited: bool = False,
+    late: bool = False,
+) -> Message:
+    """A participant's answers as a reply in the standup's channel thread; "(late)" when they
+    were given after the run closed.
 
     Long answers are split over several sections; if the reply would need more than 50 blocks
     the last block says that text was truncated.
     """
-    title = md("{}'s answers{}", mention(user_id), " (edited)" if edited else "")
+    marks = [word for word, on in (("late", late), ("edited", edited)) if on]
+    title = md("{}'s answers{}", mention(user_id), f" ({', '.join(marks)})" if marks else "")
     blocks: list[Block] = [section(title)]
     fallback_lines = [title]
     pairs = zip_longest(questions, answers, fillvalue=None)
@@ -232,6 +291,7 @@ def summary_message(
         else:
             blocks.append(section(md("No blockers reported 🎉")))
         group(answered_title, digest.answered)
+        group(f"Answered late ({len(digest.late)})", digest.late)
         group("Skipped", digest.skipped)
         group("Didn't answer", digest.missed)
         blocks.append(context(md("Standup closed")))
@@ -244,7 +304,8 @@ def summary_message(
         group("Skipped", digest.skipped)
         blocks.append(context(md("Answers are in the thread 🧵")))
 
-    text = md("{} — {}: {}/{} answered", name, local_date, len(digest.answered), total)
+    answered = len(digest.answered) + len(digest.late)
+    text = md("{} — {}: {}/{} answered", name, local_date, answered, total)
     if final:
         count = len(digest.blockers)
         text = md("{}, {} blocker{} (closed)", text, count, "" if count == 1 else "s")

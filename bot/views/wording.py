@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.outcomes import Change, Created, History, Owners, Refusal, RunStarted, Toggled
+from bot.outcomes import (
+    Change,
+    Created,
+    History,
+    Nudged,
+    Owners,
+    OwnReminders,
+    Refusal,
+    RunStarted,
+    Toggled,
+)
 from bot.rules.permissions import Why
 from bot.views.blockkit import Message, slack_date
 from bot.views.messages import history_message, text_message
@@ -33,6 +43,11 @@ REFUSALS: dict[Why, str] = {
         "A workspace can have at most {limit} standups (MAX_STANDUPS_PER_WORKSPACE); "
         "delete one or ask your operator to raise the limit."
     ),
+    Why.NUDGED_RECENTLY: (
+        "{name} was nudged less than 10 minutes ago; give people a moment. "
+        "You can nudge again {until}."
+    ),
+    Why.NOTHING_OPEN: "{name} has no round open right now, so there is nobody to nudge.",
 }
 NAME_SHOWN_MAX = 80
 
@@ -43,13 +58,15 @@ def refusal(outcome: Refusal) -> Mrkdwn:
         REFUSALS[outcome.why],
         name=md("*{}*", outcome.name[:NAME_SHOWN_MAX]),
         limit=outcome.limit or "",
+        until=slack_date(outcome.until) if outcome.until else md("soon"),
     )
 
 
 def refusal_plain(outcome: Refusal) -> str:
     """A refusal as plain text (modal field errors show text literally)."""
+    until = outcome.until.strftime("%H:%M UTC") if outcome.until else "soon"
     return REFUSALS[outcome.why].format(
-        name=outcome.name[:NAME_SHOWN_MAX], limit=outcome.limit or ""
+        name=outcome.name[:NAME_SHOWN_MAX], limit=outcome.limit or "", until=until
     )
 
 
@@ -179,3 +196,47 @@ def which_standup(usage: str) -> Mrkdwn:
 
 def unknown_command(word: str) -> Mrkdwn:
     return md("I don't know `{}`. Try `/standup help` to see what I can do.", word[:40])
+
+
+def _people(count: int) -> str:
+    return "1 person" if count == 1 else f"{count} people"
+
+
+def nudged(outcome: Nudged) -> Message:
+    """`/standup remind`: how many were nudged, and who was left alone and why."""
+    name = outcome.name
+    if outcome.nudged == 1:
+        text = md("Nudged 1 person who hasn't answered *{}* yet.", name)
+    elif outcome.nudged:
+        text = md("Nudged {} people who haven't answered *{}* yet.", outcome.nudged, name)
+    elif outcome.reminders_off or outcome.just_reminded:
+        text = md("Nobody to nudge in *{}* right now.", name)
+    else:
+        text = md("Nobody to nudge in *{}*: everyone has answered or skipped.", name)
+    notes = [text]
+    if outcome.reminders_off:
+        were = "was" if outcome.reminders_off == 1 else "were"
+        notes.append(
+            md("{} turned reminders off and {} left alone.", _people(outcome.reminders_off), were)
+        )
+    if outcome.just_reminded:
+        notes.append(
+            md("{} got a reminder in the last 10 minutes.", _people(outcome.just_reminded))
+        )
+    return text_message(join(" ", notes))
+
+
+def own_reminders(outcome: OwnReminders) -> Message:
+    """`/standup reminders [on|off]`: the person's own setting, and how to change it."""
+    if outcome.off:
+        state = md("Your reminders are *off*: you get no reminder when you haven't answered.")
+        change = md("Turn them back on with `/standup reminders on`.")
+    else:
+        state = md(
+            "Your reminders are *on*: if you haven't answered a standup, you get one reminder "
+            "before it closes."
+        )
+        change = md("Turn them off with `/standup reminders off`.")
+    if outcome.changed is False:
+        state = md("Nothing changed. {}", state)
+    return text_message(md("{}\n{}", state, change))

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import checkins
 from bot.outcomes import Refusal
+from bot.rules.permissions import Why
 from bot.rules.validation import QUESTIONS_CEILING
 from bot.slack.gateway import error_code
 from bot.views import wording
@@ -22,6 +23,7 @@ from bot.views.blockkit import (
     A_ANSWER,
     A_ANSWER_INPUT,
     A_EDIT,
+    A_REMINDER_ANSWER,
     A_SKIP,
     ANSWER_CALLBACK,
     question_block_id,
@@ -35,6 +37,7 @@ log = structlog.get_logger("asyncstand.handlers")
 def register(app: AsyncApp) -> None:
     app.action(A_ANSWER)(on_answer_button)
     app.action(A_EDIT)(on_answer_button)
+    app.action(A_REMINDER_ANSWER)(on_answer_button)
     app.action(A_SKIP)(on_skip_button)
     app.view(ANSWER_CALLBACK)(on_answer_submit)
 
@@ -55,9 +58,13 @@ async def _say(args: AsyncArgs, refusal: Refusal) -> None:
 
 async def on_answer_button(args: AsyncArgs) -> None:
     await args.ack()
-    form = await checkins.answer_form(services_of(args.context), await _button_ref(args))
+    services = services_of(args.context)
+    ref = await _button_ref(args)
+    form = await checkins.answer_form(services, ref)
     if isinstance(form, Refusal):
         await _say(args, form)
+        if form.why == Why.CHECKIN_CLOSED:  # a late answer is no longer possible: say so
+            await checkins.show_closed(services, args.client, ref)
         return
     view = answer_modal(
         prompt_id=form.prompt_id,

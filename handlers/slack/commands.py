@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 
-from bot import standups, workspaces
+from bot import reminders, standups, workspaces
 from bot.outcomes import Refusal
 from bot.people import Caller
 from bot.rules.permissions import Why
@@ -40,6 +40,7 @@ NEEDS_NAME = {
     "pause": "pause <name>",
     "resume": "resume <name>",
     "owners": "owners <name> add|remove @user",
+    "remind": "remind <name>",
 }
 
 Reply = Message | None
@@ -175,6 +176,26 @@ async def _open_modal(args: AsyncArgs, view: dict[str, Any], failure: str) -> No
         log.warning(failure, error=error_code(exc))
 
 
+async def _remind(args: AsyncArgs, caller: Caller, name: str) -> Reply:
+    services = services_of(args.context)
+    outcome = await reminders.nudge(services, caller, name)
+    if isinstance(outcome, Refusal):
+        return wording.refusal_message(outcome)
+    # Say how many first; the DMs follow (a large standup's take a moment).
+    await args.respond(response_type="ephemeral", replace_original=False, **wording.nudged(outcome))
+    await reminders.deliver_nudges(services, args.client, caller.workspace_id, outcome)
+    return None
+
+
+async def _reminders(args: AsyncArgs, caller: Caller, argument: str) -> Reply:
+    word = argument.casefold().strip()
+    if word not in ("", "on", "off"):
+        return text_message(md("Use `/standup reminders on` or `/standup reminders off`."))
+    off = None if not word else word == "off"
+    outcome = await reminders.own_reminders(services_of(args.context), caller, off=off)
+    return wording.own_reminders(outcome)
+
+
 SUBCOMMANDS: dict[str, Subcommand] = {
     "create": _create,
     "list": _list,
@@ -187,6 +208,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "history": _history,
     "owners": _owners,
     "edit": _edit,
+    "remind": _remind,
+    "reminders": _reminders,
 }
 
 

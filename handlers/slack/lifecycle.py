@@ -10,8 +10,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import events, standups, workspaces
+from bot import events, reminders, standups, workspaces
 from bot.slack.gateway import error_code
 from bot.views.home import home_view
 from bot.views.messages import list_items
@@ -60,11 +61,18 @@ async def on_home_opened(args: AsyncArgs) -> None:
     event = args.event or {}
     if event.get("tab") != "home":
         return
-    user_id = str(event["user"])
-    caller = await caller_of(args.context, args.client, user_id)
-    mine = await standups.overview(services_of(args.context), caller, mine=True)
+    await publish_home(args.context, args.client, str(event["user"]))
+
+
+async def publish_home(context: AsyncBoltContext, client: AsyncWebClient, user_id: str) -> None:
+    """(Re)draw a person's App Home: their standups and their own reminder setting."""
+    services = services_of(context)
+    caller = await caller_of(context, client, user_id)
+    mine = await standups.overview(services, caller, mine=True)
+    own = await reminders.own_reminders(services, caller, off=None)
+    view = home_view(list_items(mine), reminders_off=own.off)
     try:
-        await args.client.views_publish(user_id=user_id, view=home_view(list_items(mine)))
+        await client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:
         log.warning("home_publish_failed", error=error_code(exc))
 
