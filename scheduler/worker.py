@@ -12,7 +12,7 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, planning, runs, workspaces
+from bot import events, idempotency, planning, runs, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.runtime import Services
@@ -96,7 +96,8 @@ class Worker:
         await self._housekeeping(now)
 
     async def _housekeeping(self, now: dt.datetime) -> None:
-        """Forget old event ids and expired OAuth states, at most once a minute."""
+        """Forget old event ids, expired OAuth states and API idempotency keys, at most once a
+        minute."""
         last = self._housekept
         if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
             return
@@ -105,3 +106,6 @@ class Worker:
         dropped = await workspaces.forget_expired_oauth_states(self.services)
         if dropped:
             log.info("oauth_states_expired", count=dropped)
+        expired_keys = await idempotency.forget_expired(self.services)
+        if expired_keys:
+            log.info("idempotency_keys_expired", count=expired_keys)
