@@ -22,7 +22,7 @@ from bot.runtime import Services
 from bot.settings import Settings
 from bot.slack.ratelimit import Limit, RedisLimiter
 from bot.views.pages import PAGE_CSP, too_many_requests_page
-from handlers import slack_request, web_policy
+from handlers import api, slack_request, web_policy
 from handlers.install import build_oauth_flow
 from handlers.slack import SORRY, SlackApps
 
@@ -50,6 +50,7 @@ def build_web(services: Services, slack: SlackApps, metrics: Metrics) -> web.App
     if settings.role == "worker":
         return app
     app.router.add_post("/slack/events", _slack_events(slack, settings.slack_signing_secret))
+    api.register(app, services)
     if settings.single_workspace:
         app.router.add_get("/slack/install", install_not_available)
         app.router.add_get("/slack/oauth_redirect", install_not_available)
