@@ -3,6 +3,8 @@
 python app.py [--role web|worker|all]        serve (default)
 python app.py rotate-keys                     re-encrypt stored tokens with the first ENCRYPTION_KEY
 python app.py delete-workspace T0123 --yes    erase everything stored for one workspace
+python app.py create-token --team T0123 --user U0456 [--scope read|write] [--name NAME]
+                                              a personal REST API token (printed once)
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bot import operations, workspaces
+from bot import api_tokens, operations, workspaces
 from bot.logging import configure_logging
 from bot.metrics import Metrics
+from bot.outcomes import FieldErrors
 from bot.runtime import Services, system_clock
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.gateway import SlackGateway
@@ -113,6 +116,18 @@ def _parser() -> argparse.ArgumentParser:
     erase = sub.add_parser("delete-workspace", help="erase all data of one workspace")
     erase.add_argument("team_id", help="the Slack team id (T…) or Grid org id (E…)")
     erase.add_argument("--yes", action="store_true", help="confirm the deletion")
+    token = sub.add_parser(
+        "create-token", help="create a personal REST API token for a Slack user (printed once)"
+    )
+    token.add_argument("--team", required=True, help="the workspace's Slack team id (T…)")
+    token.add_argument("--user", required=True, help="the Slack user id (U…) it acts as")
+    token.add_argument(
+        "--scope",
+        choices=("read", "write"),
+        default="read",
+        help="read: GET only (default); write: also create, change and delete",
+    )
+    token.add_argument("--name", default=api_tokens.DEFAULT_NAME, help="what it is for")
     return parser
 
 
@@ -140,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         return asyncio.run(_delete_workspace(settings, args.team_id))
+    if args.command == "create-token":
+        return asyncio.run(_create_token(settings, args.team, args.user, args.scope, args.name))
     app = create_app(settings)
     web.run_app(app.web, host=settings.host, port=settings.port, print=None)
     return 0
@@ -173,6 +190,37 @@ async def _delete_workspace(settings: Settings, team_id: str) -> int:
         print(f"No data stored for {team_id}.", file=sys.stderr)
         return 1
     print(f"Deleted every record of {team_id}.")
+    return 0
+
+
+async def _create_token(
+    settings: Settings, team_id: str, user_id: str, scope: str, name: str
+) -> int:
+    """Issue a token once Slack confirms the user; print it (only its digest is stored)."""
+    db = Database(settings.database_url)
+    box = SecretBox(settings.fernet_keys) if settings.fernet_keys else None
+    slack = SlackGateway(settings, box, db)
+    services = Services(settings=settings, db=db, slack=slack)
+    try:
+        if settings.auto_migrate:
+            await upgrade_to_head(db.engine)
+        outcome = await api_tokens.issue_for_member(services, team_id, user_id, name, scope)
+    finally:
+        await slack.close()
+        await db.dispose()
+    if isinstance(outcome, api_tokens.TokenRefused):
+        print(outcome.detail, file=sys.stderr)
+        return 1
+    if isinstance(outcome, FieldErrors):
+        for field, problem in outcome.errors.items():
+            print(f"--{field}: {problem}", file=sys.stderr)
+        return 2
+    print(
+        f"Created {outcome.token.scope} token {outcome.token.name!r} for {user_id} in {team_id}. "
+        "It is shown only now; keep it secret:",
+        file=sys.stderr,
+    )
+    print(outcome.plaintext)
     return 0
 
 

@@ -91,6 +91,15 @@ class EditForm:
 
 
 @dataclass(frozen=True)
+class Amended:
+    """Some settings changed (the API's PATCH): what `edit` and `set_active` did, if called."""
+
+    standup_id: int
+    edited: Edited | None
+    toggled: Toggled | None
+
+
+@dataclass(frozen=True)
 class Toggled:
     """A pause or resume; `changed` is False when it already was so."""
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import channels
 from bot.outcomes import (
+    Amended,
     Change,
     Created,
     Deleted,
@@ -294,7 +295,9 @@ async def edit(
     )
 
 
-async def edit_form(services: Services, caller: Caller, name: str) -> EditForm | Refusal:
+async def edit_form(services: Services, caller: Caller, name: str | int) -> EditForm | Refusal:
+    """A standup's settings as the edit form shows them (owners and admins); by name, or by id
+    (the API)."""
     async with _managing(services, caller, name) as (session, standup):
         if isinstance(standup, Refusal):
             return standup
@@ -318,6 +321,49 @@ async def edit_form(services: Services, caller: Caller, name: str) -> EditForm |
         ),
         participant_source=standup.participant_source,
     )
+
+
+async def amend(
+    services: Services,
+    client: AsyncWebClient,
+    caller: Caller,
+    standup_id: int,
+    change: Callable[[StandupDraft], StandupDraft],
+    *,
+    active: bool | None = None,
+) -> Amended | FieldErrors | Refusal:
+    """Change some of a standup's settings (the API's PATCH): its current settings, as the edit
+    form shows them, changed by `change` and saved by `edit` (the same validation, audit and
+    re-planning as the form); then, if `active` is given, `set_active`. Owners and admins."""
+    form = await edit_form(services, caller, standup_id)
+    if isinstance(form, Refusal):
+        return form
+    current = StandupDraft(
+        name=form.name,
+        channel_id=form.channel_id,
+        questions=list(form.questions),
+        participant_ids=list(form.participant_ids),
+        weekdays=form.weekdays,
+        local_time=form.local_time,
+        tz_mode=form.tz_mode,
+        fixed_tz=form.fixed_tz,
+        schedule=form.schedule,
+        participant_source=form.participant_source,
+    )
+    wanted = change(current)
+    edited: Edited | None = None
+    if wanted != current:
+        saved = await edit(services, client, caller, standup_id, wanted)
+        if isinstance(saved, FieldErrors | Refusal):
+            return saved
+        edited = saved
+    toggled: Toggled | None = None
+    if active is not None:
+        switched = await set_active(services, caller, standup_id, active=active)
+        if isinstance(switched, Refusal):
+            return switched
+        toggled = switched
+    return Amended(standup_id, edited, toggled)
 
 
 # --- the channel and the creator ---------------------------------------------------------------
@@ -379,9 +425,10 @@ async def _dm(client: AsyncWebClient, user_id: str, message: Message) -> None:
 
 
 async def set_active(
-    services: Services, caller: Caller, name: str, *, active: bool
+    services: Services, caller: Caller, name: str | int, *, active: bool
 ) -> Toggled | Refusal:
-    """Pause (no prompts) or resume; paused days are never recorded as missed."""
+    """Pause (no prompts) or resume; paused days are never recorded as missed. The standup is
+    named, or given by id (the API)."""
     now = services.clock()
     async with _managing(services, caller, name) as (session, standup):
         if isinstance(standup, Refusal):
@@ -407,8 +454,9 @@ async def set_active(
     return Toggled(standup.name, active, changed=True)
 
 
-async def run_now(services: Services, caller: Caller, name: str) -> RunStarted | Refusal:
-    """Start today's run immediately: every participant gets their prompt now."""
+async def run_now(services: Services, caller: Caller, name: str | int) -> RunStarted | Refusal:
+    """Start today's run immediately: every participant gets their prompt now. The standup is
+    named, or given by id (the API)."""
     now = services.clock()
     workspace_id = caller.workspace_id
     async with _managing(services, caller, name) as (session, standup):
@@ -527,10 +575,19 @@ def changes(entries: Sequence[AuditEntry]) -> list[Change]:
 # --- lists ------------------------------------------------------------------------------------
 
 
-async def overview(services: Services, viewer: Caller, *, mine: bool = False) -> list[Overview]:
+async def overview(
+    services: Services,
+    viewer: Caller,
+    *,
+    mine: bool = False,
+    after_id: int | None = None,
+    limit: int | None = None,
+) -> list[Overview]:
     """This workspace's standups as `viewer` may see them — one in a private channel (or one
     whose channel's privacy is not known yet) only if they take part in it or are a workspace
     admin — or, with `mine`, only those they take part in; each with its next run.
+
+    By name; or, for a page (`limit`, the API), by id, those after `after_id` only.
 
     A fixed number of queries whatever the number of standups; the viewer's admin flag is only
     looked up (users.info, cached) when a private standup they don't take part in is listed.
@@ -547,6 +604,9 @@ async def overview(services: Services, viewer: Caller, *, mine: bool = False) ->
     if any(not can_see(actor, people, e.standup.channel_private) for e, people in candidates):
         actor = await viewer.actor()  # only an admin sees more than this
     shown = [e for e, people in candidates if can_see(actor, people, e.standup.channel_private)]
+    if limit is not None:
+        shown.sort(key=lambda e: e.standup.id)
+        shown = [e for e in shown if after_id is None or e.standup.id > after_id][:limit]
     items = []
     for entry in shown:
         standup, people = entry.standup, entry.participants
@@ -609,7 +669,20 @@ async def _managed_by_id(
     standup = await standups.get_standup(session, workspace_id, standup_id) if standup_id else None
     if standup is None:
         return Refusal(Why.STANDUP_GONE)
-    return await _checked(session, workspace_id, standup, actor, can_manage)
+    checked = await _checked(session, workspace_id, standup, actor, can_manage)
+    if isinstance(checked, Refusal) and not await _visible(session, workspace_id, standup, actor):
+        # An id of a standup they may not even see (a private channel's): as if it did not exist.
+        return Refusal(Why.STANDUP_GONE)
+    return checked
+
+
+async def _visible(
+    session: AsyncSession, workspace_id: int, standup: Standup, actor: Actor
+) -> bool:
+    people = await standups.standup_participants(session, workspace_id, standup.id)
+    involved = await standups.owner_ids(session, workspace_id, standup)
+    involved |= {m.slack_user_id for m in people}
+    return can_see(actor, involved, standup.channel_private)
 
 
 async def _checked(

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.outcomes import Refusal, refused
 from bot.people import Caller
@@ -245,3 +246,10 @@ async def workspace_history(services: Services, caller: Caller) -> list[AuditEnt
         return refused(decision)
     async with services.db.session() as session:
         return await audit.workspace_history(session, caller.workspace_id)
+
+
+async def bot_client(services: Services, workspace_id: int) -> AsyncWebClient | None:
+    """The Web API client acting as the bot in a workspace (None if it is not installed):
+    what the web and the API pass to use cases that look people or channels up in Slack."""
+    async with services.db.session() as session:
+        return await services.slack.bot_client(session, workspace_id)

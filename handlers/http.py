@@ -22,7 +22,7 @@ from bot.runtime import Services
 from bot.settings import Settings
 from bot.slack.ratelimit import Limit, RedisLimiter
 from bot.views.pages import PAGE_CSP, too_many_requests_page
-from handlers import slack_request, web_policy
+from handlers import api, slack_request, web_policy
 from handlers.install import build_oauth_flow
 from handlers.slack import SORRY, SlackApps
 
@@ -60,6 +60,7 @@ def build_web(
         _serve_metrics_apart(app, settings, metrics_route, middlewares)
     if settings.role == "worker":
         return app
+    api.register(app, services)
     if not settings.socket_mode:  # Socket Mode: Slack's requests arrive over the socket
         app.router.add_post("/slack/events", _slack_events(slack, settings.slack_signing_secret))
     if settings.socket_mode:

@@ -13,7 +13,7 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, planning, reminders, runs, workspaces
+from bot import events, idempotency, planning, reminders, runs, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.runtime import Services
@@ -98,8 +98,8 @@ class Worker:
         await self._housekeeping()
 
     async def _housekeeping(self) -> None:
-        """Forget old event ids and expired OAuth states, at most once a minute (by the clock
-        as it is now: a tick's start time may be minutes old by the time it gets here)."""
+        """Forget old event ids, expired OAuth states and API idempotency keys, at most once a
+        minute (by the clock as it is now: a tick's start may be minutes old by this point)."""
         now = self.services.clock()
         last = self._housekept
         if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
@@ -109,3 +109,6 @@ class Worker:
         dropped = await workspaces.forget_expired_oauth_states(self.services)
         if dropped:
             log.info("oauth_states_expired", count=dropped)
+        expired_keys = await idempotency.forget_expired(self.services)
+        if expired_keys:
+            log.info("idempotency_keys_expired", count=expired_keys)
