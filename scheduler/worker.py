@@ -93,10 +93,12 @@ class Worker:
         await self.delivery.send_due()
         await runs.close_due(services, self.metrics)
         await runs.sweep(services)
-        await self._housekeeping(now)
+        await self._housekeeping()
 
-    async def _housekeeping(self, now: dt.datetime) -> None:
+    async def _housekeeping(self) -> None:
         """Forget old event ids and expired OAuth states, at most once a minute."""
+        # The time now, not the tick's start: the sweeps below read the clock themselves.
+        now = self.services.clock()
         last = self._housekept
         if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
             return
