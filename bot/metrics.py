@@ -58,6 +58,12 @@ class Metrics:
         self.runs_closed = Counter(
             "asyncstand_runs_closed_total", "Runs finalised", registry=self.registry
         )
+        self.webhook_deliveries = Counter(
+            "asyncstand_webhook_deliveries_total",
+            "Outgoing webhook delivery attempts by outcome (delivered, retried, gave_up)",
+            ["outcome"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

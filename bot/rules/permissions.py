@@ -28,6 +28,9 @@ class Why(enum.StrEnum):
     NOTHING_TO_SKIP = "nothing_to_skip"
     NAME_TAKEN = "name_taken"
     STANDUP_LIMIT = "standup_limit"
+    WEBHOOK_GONE = "webhook_gone"
+    WEBHOOK_LIMIT = "webhook_limit"
+    WEBHOOKS_NEED_KEY = "webhooks_need_key"
 
 
 @dataclass(frozen=True)
