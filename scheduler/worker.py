@@ -1,7 +1,8 @@
-"""The scheduler: a timer that, on each tick, plans prompts, sends due ones and closes runs.
+"""The scheduler: a timer that, on each tick, plans prompts, sends due ones, closes runs and
+delivers outgoing webhooks.
 
 APScheduler is only the timer. Every step it triggers claims its work in the database first
-(bot.delivery, bot.runs), so several replicas (or a restart) never send a prompt twice.
+(bot.delivery, bot.runs, bot.webhooks), so several replicas (or a restart) never send a prompt twice.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, planning, runs, workspaces
+from bot import events, planning, runs, webhooks, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.runtime import Services
@@ -22,6 +23,8 @@ log = structlog.get_logger("asyncstand.scheduler")
 # Forgetting old event ids and expired OAuth states is not urgent: at most once a minute (per
 # process) keeps idle ticks to a few statements.
 HOUSEKEEPING_EVERY = dt.timedelta(minutes=1)
+# Old webhook deliveries are dropped from their log at most once an hour (per process).
+WEBHOOK_LOG_PRUNE_EVERY = dt.timedelta(hours=1)
 
 
 class Worker:
@@ -34,6 +37,7 @@ class Worker:
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
         self._housekept: dt.datetime | None = None
+        self._pruned_webhook_log: dt.datetime | None = None
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
@@ -93,10 +97,12 @@ class Worker:
         await self.delivery.send_due()
         await runs.close_due(services, self.metrics)
         await runs.sweep(services)
+        await webhooks.deliver_due(services, self.metrics)
         await self._housekeeping()
 
     async def _housekeeping(self) -> None:
-        """Forget old event ids and expired OAuth states, at most once a minute."""
+        """Forget old event ids and expired OAuth states, at most once a minute; drop old
+        webhook deliveries at most once an hour."""
         # The time now, not the tick's start: the sweeps below read the clock themselves.
         now = self.services.clock()
         last = self._housekept
@@ -107,3 +113,9 @@ class Worker:
         dropped = await workspaces.forget_expired_oauth_states(self.services)
         if dropped:
             log.info("oauth_states_expired", count=dropped)
+        pruned = self._pruned_webhook_log
+        if pruned is None or abs(now - pruned) >= WEBHOOK_LOG_PRUNE_EVERY:
+            self._pruned_webhook_log = now
+            forgotten = await webhooks.forget_old(self.services)
+            if forgotten:
+                log.info("webhook_deliveries_forgotten", count=forgotten)
