@@ -2,7 +2,8 @@
 delivers outgoing webhooks.
 
 APScheduler is only the timer. Every step it triggers claims its work in the database first
-(bot.delivery, bot.runs, bot.webhooks), so several replicas (or a restart) never send a prompt twice.
+(bot.delivery, bot.runs, bot.webhooks), so several replicas (or a restart) never send a prompt
+twice.
 """
 
 from __future__ import annotations
