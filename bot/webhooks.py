@@ -585,7 +585,7 @@ async def deliver_due(services: Services, metrics: Metrics | None = None) -> int
             if http is None:
                 http = _http_client(services.settings.webhook_allow_private)
             client = http
-            await asyncio.gather(
+            outcomes = await asyncio.gather(
                 *(
                     _deliver(
                         services,
@@ -595,8 +595,17 @@ async def deliver_due(services: Services, metrics: Metrics | None = None) -> int
                         metrics,
                     )
                     for item in loaded
-                )
+                ),
+                return_exceptions=True,
             )
+            for item, outcome in zip(loaded, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    # Its claim stays until the lease ends; then it is tried again.
+                    log.error(
+                        "webhook_delivery_crashed",
+                        delivery_id=item.delivery.id,
+                        exc_info=outcome,
+                    )
             if len(claimed) < CLAIM_BATCH or time.monotonic() - started > TICK_BUDGET_SECONDS:
                 break
     finally:
@@ -701,8 +710,10 @@ async def _deliver(
                 )
                 if recorded and final and counts:
                     disabled = await _count_failure(session, item, error, now)
-        if not recorded:  # our lease ran out and another sender claimed it again
-            log_.warning("webhook_claim_lost")
+        if not recorded:
+            # Our lease ran out and another sender claimed it again, or the webhook was
+            # disabled (or deleted) meanwhile: the newer state stands.
+            log_.warning("webhook_outcome_not_recorded")
             return
         outcome = "delivered" if error is None else "gave_up" if final else "retried"
         if metrics is not None:

@@ -72,10 +72,13 @@ async def lock_webhook(session: AsyncSession, workspace_id: int, webhook_id: int
     """Hold a webhook's row (FOR NO KEY UPDATE on Postgres) before touching its deliveries:
     every transaction that changes both takes the webhook first, so none deadlock. It does not
     wait for transactions that only enqueue events (they hold FOR KEY SHARE)."""
-    stmt = select(Webhook.id).where(Webhook.workspace_id == workspace_id, Webhook.id == webhook_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(key_share=True)
-    await session.execute(stmt)
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: one writer at a time, and no row locks to order
+    await session.execute(
+        select(Webhook.id)
+        .where(Webhook.workspace_id == workspace_id, Webhook.id == webhook_id)
+        .with_for_update(key_share=True)
+    )
 
 
 async def get_webhook(session: AsyncSession, workspace_id: int, webhook_id: int) -> Webhook | None:

@@ -719,3 +719,32 @@ async def test_key_rotation_re_encrypts_webhook_secrets(database_url: str) -> No
         assert rotated == 1
         [row] = await webhook_rows(world)
         assert SecretBox([new]).decrypt(row.secret_encrypted) == created.secret
+
+
+async def test_a_crash_while_sending_one_delivery_spares_the_others_and_is_retried_later(
+    world: World, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender that dies mid-delivery (here: an unexpected error) leaves its claim; the
+    delivery is tried again when the lease ends — at least once, never lost."""
+    await add_webhook(world, receiver.url("/hook"), receiver=receiver)
+    for n in range(3):
+        await enqueue(world, WebhookEvent.RUN_CLOSED, {"n": n})
+    real_send = webhooks._send
+    crashed: list[int] = []
+
+    async def flaky_send(*args: Any) -> tuple[int | None, str | None]:
+        item = args[2]
+        if item.delivery.payload["data"]["n"] == 1 and not crashed:
+            crashed.append(item.delivery.id)
+            raise RuntimeError("the process died here")
+        return await real_send(*args)
+
+    monkeypatch.setattr(webhooks, "_send", flaky_send)
+    assert await world.deliver() == 3
+    assert sorted(r.payload["data"]["n"] for r in receiver.received) == [0, 2]
+    assert await world.deliver() == 0  # still held by the dead sender's lease
+    world.clock.advance(seconds=webhooks.DELIVERY_LEASE.total_seconds() + 1)
+    assert await world.deliver() == 1
+    assert sorted(r.payload["data"]["n"] for r in receiver.received) == [0, 1, 2]
+    rows = {r.id: r for r in await deliveries(world)}
+    assert rows[crashed[0]].attempts == 2 and rows[crashed[0]].delivered_at is not None
