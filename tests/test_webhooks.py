@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -748,3 +750,32 @@ async def test_a_crash_while_sending_one_delivery_spares_the_others_and_is_retri
     assert sorted(r.payload["data"]["n"] for r in receiver.received) == [0, 1, 2]
     rows = {r.id: r for r in await deliveries(world)}
     assert rows[crashed[0]].attempts == 2 and rows[crashed[0]].delivered_at is not None
+
+
+def readme_example(name: str) -> str:
+    """The Python code block in README.md that defines `name`."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for block in re.findall(r"```python\n(.*?)```", readme, re.DOTALL):
+        if f"def {name}(" in block:
+            return str(block)
+    raise AssertionError(f"README.md has no Python example defining {name}")
+
+
+async def test_the_readme_verification_example_accepts_our_requests_and_nothing_else(
+    world: World, receiver: Receiver
+) -> None:
+    world.clock.set(dt.datetime.now(dt.UTC))  # the example checks freshness with time.time()
+    created = await add_webhook(world, receiver.url("/hook"), receiver=receiver)
+    await enqueue(world, WebhookEvent.ANSWER_SUBMITTED, {"answers": ["ünïcode ✓"]})
+    await world.deliver()
+    [got] = receiver.received
+    namespace: dict[str, Any] = {}
+    exec(readme_example("verify_asyncstand"), namespace)
+    verify_asyncstand = namespace["verify_asyncstand"]
+    assert verify_asyncstand(created.secret, got.headers, got.body)
+    assert not verify_asyncstand(created.secret, got.headers, got.body + b"\n")
+    assert not verify_asyncstand("whsec_not-the-secret", got.headers, got.body)
+    stale = dict(got.headers, **{"X-AsyncStand-Timestamp": "1700000000"})
+    assert not verify_asyncstand(created.secret, stale, got.body)
+    hostile = dict(got.headers, **{"X-AsyncStand-Signature": "v1=ü" + "0" * 63})
+    assert not verify_asyncstand(created.secret, hostile, got.body)
