@@ -31,7 +31,7 @@ import json
 import secrets
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -132,7 +132,7 @@ class WebhookCreated:
     """The new webhook and its signing secret: shown now, never again."""
 
     webhook: WebhookInfo
-    secret: str
+    secret: str = field(repr=False)  # never in a log line by accident
 
 
 @dataclass(frozen=True)
@@ -800,3 +800,5 @@ async def _tell_owner(
         await send_dm(client, owner, message["text"], message["blocks"])
     except SlackApiError as exc:
         log.warning("webhook_disabled_notice_failed", error=error_code(exc))
+    except Exception:  # Slack unreachable: the webhook stays disabled, the notice is lost
+        log.warning("webhook_disabled_notice_failed", exc_info=True)

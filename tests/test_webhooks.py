@@ -202,6 +202,7 @@ async def test_create_returns_the_secret_once_stores_it_encrypted_and_audits(
         world, "http://127.0.0.1:9/hook", ["run.closed", "answer.submitted"]
     )
     assert created.secret.startswith("whsec_") and len(created.secret) > 40
+    assert created.secret not in repr(created)  # no accidental log line shows it
     # Canonical order, whatever order they were asked for in.
     assert created.webhook.events == ["answer.submitted", "run.closed"]
     assert created.webhook.enabled and created.webhook.created_by == OWNER
