@@ -87,6 +87,12 @@ class Metrics:
             ["type"],
             registry=self.registry,
         )
+        self.webhook_deliveries = Counter(
+            "asyncstand_webhook_deliveries_total",
+            "Outgoing webhook delivery attempts by outcome (delivered, retried, gave_up)",
+            ["outcome"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

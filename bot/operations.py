@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage import installations, workspaces
+from storage import installations, webhooks, workspaces
 from storage.crypto import SecretBox
 from storage.db import Database
 
@@ -10,7 +10,8 @@ from storage.db import Database
 async def rotate_keys(db: Database, box: SecretBox) -> int:
     """Re-encrypt every stored secret with the first key; returns how many were rewritten."""
     async with db.session() as session:
-        return await installations.reencrypt_all(session, box.rotate)
+        count = await installations.reencrypt_all(session, box.rotate)
+        return count + await webhooks.reencrypt_secrets(session, box.rotate)
 
 
 async def delete_workspace(db: Database, team_id: str) -> bool:

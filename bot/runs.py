@@ -13,6 +13,7 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import webhooks
 from bot.metrics import Metrics
 from bot.rules.digest import AnswerEntry, ParticipantStatus, build_digest
 from bot.runtime import Services
@@ -239,6 +240,8 @@ async def close_due(services: Services, metrics: Metrics) -> int:
             )
             client = await services.slack.bot_client(session, workspace_id)
             workspace = await workspaces.workspace_by_id(session, workspace_id)
+            # Outgoing webhooks (issue 11): run.closed enters the outbox with the close.
+            await webhooks.run_closed(session, workspace_id, run_id, now)
         closed += 1
         metrics.runs_closed.inc()
         with structlog.contextvars.bound_contextvars(

@@ -1,8 +1,9 @@
 """The scheduler: a timer that, on each tick, plans prompts, sends due ones and due reminders,
-and closes runs.
+closes runs and delivers outgoing webhooks.
 
 APScheduler is only the timer. Every step it triggers claims its work in the database first
-(bot.delivery, bot.runs), so several replicas (or a restart) never send a prompt twice.
+(bot.delivery, bot.runs, bot.webhooks), so several replicas (or a restart) never send a prompt
+twice.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, idempotency, planning, reminders, runs, workspaces
+from bot import events, idempotency, planning, reminders, runs, webhooks, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.runtime import Services
@@ -23,6 +24,8 @@ log = structlog.get_logger("asyncstand.scheduler")
 # Forgetting old event ids and expired OAuth states is not urgent: at most once a minute (per
 # process) keeps idle ticks to a few statements.
 HOUSEKEEPING_EVERY = dt.timedelta(minutes=1)
+# Old webhook deliveries are dropped from their log at most once an hour (per process).
+WEBHOOK_LOG_PRUNE_EVERY = dt.timedelta(hours=1)
 
 
 class Worker:
@@ -35,6 +38,7 @@ class Worker:
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
         self._housekept: dt.datetime | None = None
+        self._pruned_webhook_log: dt.datetime | None = None
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
@@ -95,11 +99,13 @@ class Worker:
         await reminders.send_due(services, self.metrics)
         await runs.close_due(services, self.metrics)
         await runs.sweep(services)
+        await webhooks.deliver_due(services, self.metrics)
         await self._housekeeping()
 
     async def _housekeeping(self) -> None:
         """Forget old event ids, expired OAuth states and API idempotency keys, at most once a
-        minute (by the clock as it is now: a tick's start may be minutes old by this point)."""
+        minute; drop old webhook deliveries at most once an hour. By the clock as it is now:
+        a tick's start may be minutes old by this point, and the sweeps read the clock too."""
         now = self.services.clock()
         last = self._housekept
         if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
@@ -112,3 +118,9 @@ class Worker:
         expired_keys = await idempotency.forget_expired(self.services)
         if expired_keys:
             log.info("idempotency_keys_expired", count=expired_keys)
+        pruned = self._pruned_webhook_log
+        if pruned is None or abs(now - pruned) >= WEBHOOK_LOG_PRUNE_EVERY:
+            self._pruned_webhook_log = now
+            forgotten = await webhooks.forget_old(self.services)
+            if forgotten:
+                log.info("webhook_deliveries_forgotten", count=forgotten)

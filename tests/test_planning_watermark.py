@@ -63,8 +63,9 @@ async def test_idle_ticks_do_not_replan_and_issue_few_statements(database_url: s
             finally:
                 event.remove(engine, "before_cursor_execute", count)
             # find work to plan, mark missed, claim prompts, claim reminders, runs to close,
-            # publishing left over
-            assert len(statements) <= 6, statements
+            # publishing left over, claim webhook deliveries (housekeeping waits a minute):
+            # a fixed number, whatever the number of standups
+            assert len(statements) <= 7, statements
             assert not any("FROM member" in s for s in statements), statements
 
 

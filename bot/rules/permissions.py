@@ -30,6 +30,9 @@ class Why(enum.StrEnum):
     STANDUP_LIMIT = "standup_limit"
     NUDGED_RECENTLY = "nudged_recently"
     NOTHING_OPEN = "nothing_open"
+    WEBHOOK_GONE = "webhook_gone"
+    WEBHOOK_LIMIT = "webhook_limit"
+    WEBHOOKS_NEED_KEY = "webhooks_need_key"
 
 
 @dataclass(frozen=True)

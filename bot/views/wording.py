@@ -48,6 +48,12 @@ REFUSALS: dict[Why, str] = {
         "You can nudge again {until}."
     ),
     Why.NOTHING_OPEN: "{name} has no round open right now, so there is nobody to nudge.",
+    Why.WEBHOOK_GONE: "That webhook no longer exists.",
+    Why.WEBHOOK_LIMIT: "A standup can have at most {limit} webhooks; delete one first.",
+    Why.WEBHOOKS_NEED_KEY: (
+        "Webhooks need ENCRYPTION_KEY to be set: their signing secrets are stored encrypted. "
+        "Ask whoever runs AsyncStand to set it."
+    ),
 }
 NAME_SHOWN_MAX = 80
 
@@ -240,3 +246,41 @@ def own_reminders(outcome: OwnReminders) -> Message:
     if outcome.changed is False:
         state = md("Nothing changed. {}", state)
     return text_message(md("{}\n{}", state, change))
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+URL_SHOWN_MAX = 120
+
+
+def webhook_disabled(
+    *,
+    standup_name: str,
+    url: str,
+    failures: int,
+    last_error: str,
+    timeout_seconds: float,
+    web_url: str | None,
+) -> Message:
+    """The one DM a webhook's owner gets when it is turned off after failing deliveries."""
+    shown = url if len(url) <= URL_SHOWN_MAX else url[: URL_SHOWN_MAX - 1] + "…"
+    where = (
+        md("the standup's Webhooks page at {}", web_url + "/app/")
+        if web_url
+        else md("the standup's Webhooks page in the AsyncStand web app")
+    )
+    return text_message(
+        md(
+            "I turned off the *{name}* webhook to `{url}`: its last {failures} deliveries all "
+            "failed, each retried for 24 hours (last error: {error}). No events are sent to it "
+            "until it is turned back on.\n"
+            "Fix the receiver (it must answer with a 2xx status within {timeout:g} seconds), then "
+            "re-enable the webhook on {where}.",
+            name=standup_name,
+            url=shown,
+            failures=failures,
+            error=last_error,
+            timeout=timeout_seconds,
+            where=where,
+        )
+    )
