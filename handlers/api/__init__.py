@@ -1,8 +1,8 @@
 """The REST API under /api/v1/: personal tokens, JSON, problem details, cursor pages,
 Idempotency-Key, a per-token rate limit, and an OpenAPI document generated from the routes.
 
-Each resource module has ``register(app)`` declaring its routes (``routing.add``); add a new one
-to ``RESOURCES`` (webhooks: ``handlers/api/webhooks.py``, then ``webhooks`` here).
+Each resource module has ``register(app)`` declaring its routes (``routing.add``), listed in
+``RESOURCES``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.runtime import Services
-from handlers.api import me, ooo, openapi, reports, runs, standups
+from handlers.api import me, ooo, openapi, reports, runs, standups, webhooks
 from handlers.api.routing import PREFIX, ROUTES, SERVICES, problems
 
 RESOURCES: tuple[Callable[[web.Application], None], ...] = (
@@ -21,6 +21,7 @@ RESOURCES: tuple[Callable[[web.Application], None], ...] = (
     runs.register,
     reports.register,
     ooo.register,
+    webhooks.register,
     openapi.register,
 )
 

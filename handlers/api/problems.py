@@ -26,6 +26,7 @@ _REFUSAL_STATUS = {
     Why.CREATE_ADMINS_ONLY: 403,
     Why.SETTINGS_ADMINS_ONLY: 403,
     Why.WORKSPACE_HISTORY_ADMINS_ONLY: 403,
+    Why.WEBHOOK_GONE: 404,
 }
 
 # The problem type (a slug of TYPE_PREFIX) for each status we answer with.

@@ -129,7 +129,76 @@ _RUN: Schema = {
 _COUNTS = _obj({o: {"type": "integer"} for o in _OUTCOMES}, additionalProperties=False)
 _RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 
+_DELIVERY = _obj(
+    {
+        "id": {"type": "integer"},
+        "event_id": {"type": "string"},
+        "event": {"type": "string"},
+        "status": {
+            "type": "string",
+            "enum": ["pending", "sending", "retrying", "delivered", "failed"],
+        },
+        "attempts": {"type": "integer"},
+        "last_status": {"type": ["integer", "null"]},
+        "last_error": {"type": ["string", "null"]},
+        "created_at": _TIME,
+        "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+        "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+        "gave_up_at": {"type": ["string", "null"], "format": "date-time"},
+    }
+)
+_WEBHOOK = {
+    "id": {"type": "integer"},
+    "standup_id": {"type": "integer"},
+    "url": {"type": "string"},
+    "events": {"type": "array", "items": {"type": "string"}},
+    "enabled": {"type": "boolean"},
+    "disabled_at": {"type": ["string", "null"], "format": "date-time"},
+    "disabled_reason": {"type": ["string", "null"]},
+    "consecutive_failures": {"type": "integer"},
+    "created_by": {"type": ["string", "null"]},
+    "created_at": _TIME,
+    "recent_deliveries": {"type": "array", "items": _DELIVERY},
+}
+
 SCHEMAS: dict[str, Schema] = {
+    "Webhook": _obj(_WEBHOOK),
+    "WebhookCreated": _obj(
+        {
+            **_WEBHOOK,
+            "secret": {
+                "type": "string",
+                "description": "Signs every delivery (HMAC-SHA256 over v1:<timestamp>:<body>); "
+                "shown this once",
+            },
+        }
+    ),
+    "WebhookList": _obj(
+        {
+            "standup_id": {"type": "integer"},
+            "standup_name": {"type": "string"},
+            "items": {"type": "array", "items": ref("Webhook")},
+        }
+    ),
+    "WebhookInput": _obj(
+        {
+            "url": {"type": "string", "description": "http(s) URL that receives the POSTs"},
+            "events": {
+                "type": "array",
+                "items": {
+                    "type": "string",
+                    "enum": [
+                        "answer.submitted",
+                        "answer.updated",
+                        "run.closed",
+                        "blocker.opened",
+                        "blocker.resolved",
+                    ],
+                },
+            },
+        },
+        additionalProperties=False,
+    ),
     "Problem": _obj(
         {
             "type": {"type": "string", "format": "uri"},
