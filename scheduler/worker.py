@@ -12,14 +12,14 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, planning, runs, workspaces
+from bot import events, planning, runs, web_sessions, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.runtime import Services
 
 log = structlog.get_logger("asyncstand.scheduler")
 
-# Forgetting old event ids and expired OAuth states is not urgent: at most once a minute (per
+# Forgetting old event ids, expired states and sessions is not urgent: at most once a minute (per
 # process) keeps idle ticks to a few statements.
 HOUSEKEEPING_EVERY = dt.timedelta(minutes=1)
 
@@ -96,7 +96,8 @@ class Worker:
         await self._housekeeping(now)
 
     async def _housekeeping(self, now: dt.datetime) -> None:
-        """Forget old event ids and expired OAuth states, at most once a minute."""
+        """Forget old event ids, expired OAuth and sign-in states and dead web sessions, at
+        most once a minute."""
         last = self._housekept
         if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
             return
@@ -105,3 +106,6 @@ class Worker:
         dropped = await workspaces.forget_expired_oauth_states(self.services)
         if dropped:
             log.info("oauth_states_expired", count=dropped)
+        forgotten = await web_sessions.forget_expired(self.services)
+        if forgotten:
+            log.info("web_sessions_expired", count=forgotten)
