@@ -321,10 +321,13 @@ def _run_view(
     views = []
     for prompt, member in checkins:
         given = answers.get(prompt.id, [])
+        status = status_of(prompt.state)
+        if status == WAITING and run.state != RunState.OPEN:
+            status = MISSED  # the run closed without their answer
         views.append(
             CheckIn(
                 person=Person(member.slack_user_id, member.name, member.tz),
-                status=status_of(prompt.state),
+                status=status,
                 due_at=prompt.due_at,
                 answered_at=prompt.answered_at,
                 late=prompt.late,

@@ -103,6 +103,7 @@ class Viewer:
     workspace_name: str | None
     user_id: str
     user_name: str | None
+    tz: str | None  # their Slack time zone, as last cached (pages show times in it)
     session_id: str  # keys the CSRF token; never stored, never logged
 
 
@@ -332,6 +333,7 @@ async def viewer_for(services: Services, session_id: str | None) -> Viewer | Non
         workspace_name=workspace.name,
         user_id=found.slack_user_id,
         user_name=member.name if member is not None else None,
+        tz=member.tz if member is not None else None,
         session_id=session_id,
     )
 
