@@ -52,6 +52,8 @@ TOUCH_EVERY = dt.timedelta(minutes=1)
 CALLBACK_PATH = "/login/callback"
 DEFAULT_RETURN = "/app/"
 _ENTERPRISE_ID_CLAIM = "https://slack.com/enterprise_id"
+# What Slack answers about a person who is no (longer an active) member.
+_NOT_A_MEMBER = frozenset({"account_inactive", "user_disabled", "user_not_found"})
 # What a cookie or form can carry as a session id or state: token_urlsafe(32) is 43 characters.
 _OPAQUE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 # Where a sign-in may send the browser back to: one of our own pages, nothing else.
@@ -250,8 +252,11 @@ async def _identity(
         claims = id_token_claims(id_token)
         info = await client.openid_connect_userInfo(token=access_token)
     except SlackApiError as exc:
-        log.info("web_sign_in_refused", reason="slack", error=error_code(exc))
-        return SignInRefused(SignInProblem.SLACK_REFUSED, f"Slack said “{error_code(exc)}”.")
+        code = error_code(exc)
+        log.info("web_sign_in_refused", reason="slack", error=code)
+        if code in _NOT_A_MEMBER:
+            return SignInRefused(SignInProblem.NOT_A_MEMBER)
+        return SignInRefused(SignInProblem.SLACK_REFUSED, f"Slack said “{code}”.")
     except Exception as exc:  # network: Slack unreachable, a timeout
         log.warning("web_sign_in_unavailable", error_type=type(exc).__name__)
         return SignInRefused(SignInProblem.UNAVAILABLE)

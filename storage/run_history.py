@@ -86,7 +86,7 @@ async def checkins_of_runs(
         .order_by(Prompt.run_id, Member.slack_user_id)
     )
     found: dict[int, list[tuple[Prompt, Member]]] = defaultdict(list)
-    for prompt, member in rows.tuples():
+    for prompt, member in rows:
         found[prompt.run_id].append((prompt, member))
     return found
 
@@ -128,7 +128,7 @@ async def prompt_states_on(
         )
     )
     found: dict[tuple[int, dt.date], list[tuple[str, PromptState]]] = defaultdict(list)
-    for standup_id, local_date, user_id, state in rows.tuples():
+    for standup_id, local_date, user_id, state in rows:
         if (standup_id, local_date) in wanted:
             found[(standup_id, local_date)].append((user_id, state))
     return found
@@ -148,7 +148,7 @@ async def participation_by_day(
         .group_by(Participation.local_date, Participation.outcome)
         .order_by(Participation.local_date)
     )
-    return [(day, Outcome(outcome), int(count)) for day, outcome, count in rows.tuples()]
+    return [(day, Outcome(outcome), int(count)) for day, outcome, count in rows]
 
 
 async def away_periods(

@@ -30,8 +30,8 @@ from handlers.web.render import render
 log = structlog.get_logger("asyncstand.web")
 
 SERVICES: web.AppKey[Services] = web.AppKey("asyncstand_web_services", Services)
-VIEWER = "asyncstand_viewer"
-FORM = "asyncstand_form"
+VIEWER: web.RequestKey[Viewer] = web.RequestKey("asyncstand_viewer", Viewer)
+FORM: web.RequestKey[MultiDictProxy[str]] = web.RequestKey("asyncstand_form", MultiDictProxy)
 
 PageHandler = Callable[[web.Request, Viewer], Awaitable[web.StreamResponse]]
 
