@@ -186,7 +186,7 @@ class StandupPage:
     schedule_text: str
     active: bool
     participant_source: str
-    owners: list[str]
+    owners: list[Person]
     participants: list[Person]
     can_manage: bool
     viewer_tz: str | None
@@ -260,6 +260,11 @@ async def standup_page(
         standup, people, owners = found
         member = await members.get_member(session, workspace_id, viewer.user_id)
         viewer_tz = member.tz if member is not None else None
+        owner_members = {
+            u: m
+            for u in owners - {p.slack_user_id for p in people}
+            if (m := await members.get_member(session, workspace_id, u)) is not None
+        }
         today_date = now.astimezone(_today_zone(standup, viewer_tz)).date()
         today = await run_history.run_on(session, workspace_id, standup.id, today_date)
         if today is None:
@@ -281,6 +286,9 @@ async def standup_page(
         since = today_date - dt.timedelta(days=PARTICIPATION_DAYS - 1)
         outcomes = await run_history.participation_by_day(session, workspace_id, standup.id, since)
 
+    names = {m.slack_user_id: m.name for m in people}
+    names.update({u: m.name for u, m in owner_members.items()})
+
     def view(run: Run) -> RunView:
         return _run_view(run, checkins.get(run.id, []), answers)
 
@@ -294,7 +302,7 @@ async def standup_page(
         schedule_text=standups.schedule_text(standup),
         active=standup.active,
         participant_source=standup.participant_source,
-        owners=sorted(owners),
+        owners=[Person(o, names.get(o)) for o in sorted(owners)],
         participants=[Person(m.slack_user_id, m.name, m.tz) for m in people],
         can_manage=bool(can_manage(actor, owners, standup.name)),
         viewer_tz=viewer_tz,
