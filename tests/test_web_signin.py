@@ -301,6 +301,21 @@ async def test_sign_in_needs_client_credentials_and_a_public_url(database_url: s
         assert await login_states(database_url) == []
 
 
+async def test_sign_in_attempts_are_rate_limited_per_address(database_url: str) -> None:
+    """Each /login stores an attempt: like the install page, INSTALL_RATE_PER_MINUTE each."""
+    async with FakeSlack() as slack:
+        app = await start_single(database_url, slack, role="web", install_rate_per_minute=3)
+        try:
+            for _ in range(3):
+                await start_login(Browser(app.url))
+            page = await Browser(app.url).get("/login")
+            assert page.status == 429 and int(page.headers["Retry-After"]) >= 1
+            assert "too often" in page.visible_text
+            assert len(await login_states(database_url)) == 3
+        finally:
+            await app.stop()
+
+
 @pytest.mark.parametrize(
     ("wanted", "returned"),
     [

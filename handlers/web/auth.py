@@ -12,6 +12,7 @@ friendly error page, never a stack trace or a bare 500.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode, urlsplit
@@ -24,7 +25,9 @@ from bot import web_sessions
 from bot.rules.websec import csrf_ok, csrf_token
 from bot.runtime import Services
 from bot.settings import Settings
+from bot.slack.ratelimit import Limit
 from bot.web_sessions import SignedIn, SignInProblem, SignInRefused, SignInStarted, Viewer
+from handlers import web_policy
 from handlers.web.render import render
 
 log = structlog.get_logger("asyncstand.web")
@@ -256,9 +259,41 @@ def _refused(request: web.Request, refusal: SignInRefused) -> web.Response:
     )
 
 
+async def _over_sign_in_limit(request: web.Request) -> web.Response | None:
+    """Each GET /login stores a sign-in attempt: at most INSTALL_RATE_PER_MINUTE of them per
+    client address (per /64 for IPv6), like the install page, shared through Redis when there
+    is one. None = go ahead."""
+    services = services_of(request)
+    settings = services.settings
+    per_minute = settings.install_rate_per_minute
+    address = web_policy.client_address(
+        request.remote,
+        request.headers.getall("X-Forwarded-For", []),
+        trust_proxy=settings.trust_proxy_headers,
+    )
+    bucket = "rl:login:" + web_policy.install_bucket(address).removeprefix("rl:install:")
+    limit = Limit(rate=per_minute / 60.0, burst=float(per_minute))
+    wait = await services.slack.limiter.admit(bucket, limit)
+    if wait <= 0:
+        return None
+    retry_after = max(1, math.ceil(wait))
+    response = message(
+        request,
+        429,
+        "Too many sign-ins",
+        f"This address started signing in too often. Please try again in {retry_after} "
+        f"second{'s' if retry_after != 1 else ''}.",
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 async def login(request: web.Request) -> web.StreamResponse:
     """GET /login: off to Slack's authorize page, the state bound to this browser."""
     services = services_of(request)
+    refused = await _over_sign_in_limit(request)
+    if refused is not None:
+        return refused
     try:
         started = await web_sessions.start_sign_in(services, request.query.get("next"))
     except Exception:
