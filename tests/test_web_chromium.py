@@ -21,7 +21,7 @@ from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Member, Prompt, Standup
 from tests.backends import free_port
-from tests.cdp import chromium, require_chromium
+from tests.cdp import SlackAuthorize, chromium, require_chromium
 from tests.harness import Clock, RunningApp
 from tests.multi_workspace import install_workspace
 from tests.slack_fake import FakeSlack
@@ -34,7 +34,7 @@ TEAM_B, TEAM_C = "T0TEAMBBB", "T0TEAMCCC"
 EVIL = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> ok'
 
 
-def slack_consent(slack: FakeSlack, user_id: str, team_id: str | None = None):  # type: ignore[no-untyped-def]
+def slack_consent(slack: FakeSlack, user_id: str, team_id: str | None = None) -> SlackAuthorize:
     """Slack's authorize page, for the browser: `user_id` approves, Slack sends the browser
     back to the app's redirect URL with a code bound to the nonce and redirect URL it got."""
     codes = iter(range(1, 1000))
