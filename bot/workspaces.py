@@ -22,7 +22,7 @@ from bot.runtime import Services
 from bot.slack.gateway import error_code, send_dm
 from bot.views.home import home_view
 from bot.views.messages import welcome_message
-from storage import audit, events, installations, workspaces
+from storage import audit, events, installations, sessions, workspaces
 from storage.models import AuditEntry, Installation, Workspace
 
 log = structlog.get_logger("asyncstand.workspaces")
@@ -144,22 +144,26 @@ async def forget_expired_oauth_states(services: Services) -> int:
 async def uninstall(
     services: Services, team_id: str | None, enterprise_id: str | None, *, org_wide: bool
 ) -> bool:
-    """Forget the tokens and stop all scheduled work (idempotent: app_uninstalled and
-    tokens_revoked arrive together). Standups keep their own on/off flags, so a reinstall
-    picks up where the team left off. True if this call switched the workspace off."""
+    """Forget the tokens, stop all scheduled work and end every web session (idempotent:
+    app_uninstalled and tokens_revoked arrive together). Standups keep their own on/off
+    flags, so a reinstall picks up where the team left off. True if this call switched the
+    workspace off."""
     key = enterprise_id if org_wide and enterprise_id else (team_id or enterprise_id)
     if not key:
         return False
+    now = services.clock()
     async with services.db.session() as session:
         workspace = await workspaces.get_workspace(session, key)
         if workspace is None:
             return False
         switched_off = await workspaces.deactivate(session, workspace.id)
         if switched_off:
-            await audit.record(
-                session, workspace.id, actor=None, action="uninstall", now=services.clock()
-            )
-    log.info("workspace_deactivated")
+            await audit.record(session, workspace.id, actor=None, action="uninstall", now=now)
+        # Everyone signed in to the web pages of this workspace (or of the org) is signed out.
+        ended = await sessions.end_workspace_sessions(session, workspace.id, now)
+        if org_wide and enterprise_id:
+            ended += await sessions.end_org_sessions(session, enterprise_id, now)
+    log.info("workspace_deactivated", web_sessions_ended=ended)
     return switched_off
 
 

@@ -1,4 +1,5 @@
-"""The HTTP surface: Slack's requests, the install flow, and health, readiness and metrics."""
+"""The HTTP surface: Slack's requests, the install flow, the web dashboard (handlers.web), and
+health, readiness and metrics."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from bot.settings import Settings
 from bot.slack.ratelimit import Limit, RedisLimiter
 from bot.views.pages import PAGE_CSP, too_many_requests_page
 from handlers import api, slack_request, web_policy
+from handlers import web as web_pages
 from handlers.install import build_oauth_flow
 from handlers.slack import SORRY, SlackApps
 
@@ -85,6 +87,7 @@ def build_web(
 
         app.router.add_get("/slack/install", install)
         app.router.add_get("/slack/oauth_redirect", oauth_redirect)
+    web_pages.register(app, services)  # Sign in with Slack and the pages under /app/
     return app
 
 

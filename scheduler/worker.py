@@ -14,14 +14,14 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, idempotency, planning, reminders, runs, webhooks, workspaces
+from bot import events, idempotency, planning, reminders, runs, web_sessions, webhooks, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.runtime import Services
 
 log = structlog.get_logger("asyncstand.scheduler")
 
-# Forgetting old event ids and expired OAuth states is not urgent: at most once a minute (per
+# Forgetting old event ids, expired states and sessions is not urgent: at most once a minute (per
 # process) keeps idle ticks to a few statements.
 HOUSEKEEPING_EVERY = dt.timedelta(minutes=1)
 # Old webhook deliveries are dropped from their log at most once an hour (per process).
@@ -103,9 +103,10 @@ class Worker:
         await self._housekeeping()
 
     async def _housekeeping(self) -> None:
-        """Forget old event ids, expired OAuth states and API idempotency keys, at most once a
-        minute; drop old webhook deliveries at most once an hour. By the clock as it is now:
-        a tick's start may be minutes old by this point, and the sweeps read the clock too."""
+        """Forget old event ids, expired OAuth and sign-in states, dead web sessions and API
+        idempotency keys, at most once a minute; drop old webhook deliveries at most once an
+        hour. By the clock as it is now: a tick's start may be minutes old by this point, and
+        the sweeps read the clock too."""
         now = self.services.clock()
         last = self._housekept
         if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
@@ -124,3 +125,6 @@ class Worker:
             forgotten = await webhooks.forget_old(self.services)
             if forgotten:
                 log.info("webhook_deliveries_forgotten", count=forgotten)
+        forgotten = await web_sessions.forget_expired(self.services)
+        if forgotten:
+            log.info("web_sessions_expired", count=forgotten)

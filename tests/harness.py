@@ -63,13 +63,15 @@ async def start_app(
     slack: FakeSlack,
     *,
     clock: Callable[[], dt.datetime] | None = None,
+    listen_port: int = 0,
     **overrides: Any,
 ) -> RunningApp:
+    """The app on 127.0.0.1, on `listen_port` (0: any free port)."""
     settings = make_settings(database_url, slack, **overrides)
     app = create_app(settings, clock=clock) if clock else create_app(settings)
     runner = web.AppRunner(app.web)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", listen_port)
     await site.start()
     host, port = runner.addresses[0][:2]
     url = f"http://{host}:{port}"

@@ -43,6 +43,10 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "conversations.replies": {"channels:history", "groups:history"},
     # Socket Mode: called with the app-level token, whose connections:write is no bot scope.
     "apps.connections.open": set(),
+    # Sign in with Slack: the code exchange needs no scope; userInfo is called with the signing-in
+    # person's user token (the `openid` user scope), never the bot's.
+    "openid.connect.token": set(),
+    "openid.connect.userInfo": set(),
 }
 # The slash command needs its own scope; it is no Web API call.
 SCOPES_WITHOUT_CALLS = {"commands"}
@@ -139,10 +143,12 @@ def test_bot_events(manifest: dict[str, Any]) -> None:
     assert "user_events" not in manifest["settings"]["event_subscriptions"]
 
 
-def test_oauth_redirect_url(manifest: dict[str, Any]) -> None:
+def test_oauth_redirect_urls(manifest: dict[str, Any]) -> None:
+    """The install flow's redirect, and Sign in with Slack's (<PUBLIC_URL>/login/callback)."""
     urls = manifest["oauth_config"]["redirect_urls"]
-    assert len(urls) == 1
+    assert len(urls) == 2
     assert urls[0].endswith("/slack/oauth_redirect")
+    assert urls[1].endswith("/login/callback")
 
 
 def called_web_api_methods() -> set[str]:
@@ -183,7 +189,8 @@ def test_bot_scopes_are_exactly_what_the_code_calls_for(manifest: dict[str, Any]
     needed = needed_scopes()
     assert set(scopes) - needed == set(), "unused scopes in the manifest"
     assert needed - set(scopes) == set(), "scopes the code needs but the manifest lacks"
-    assert "user" not in manifest["oauth_config"]["scopes"], "AsyncStand needs no user scopes"
+    # The only user scopes are Sign in with Slack's: who signs in to the web pages.
+    assert manifest["oauth_config"]["scopes"]["user"] == ["openid", "profile"]
 
 
 def test_app_home_tabs(manifest: dict[str, Any]) -> None:
