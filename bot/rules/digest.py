@@ -6,9 +6,10 @@ and the final close both re-render it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
+    "AWAY_STATES",
     "STATES",
     "AnswerEntry",
     "Digest",
@@ -16,11 +17,14 @@ __all__ = [
     "build_digest",
     "is_blocker_question",
     "is_no_blocker",
+    "nobody_asked",
 ]
 
-STATES = ("pending", "sent", "answered", "skipped", "missed", "failed")
+STATES = ("pending", "sent", "answered", "skipped", "missed", "failed", "away", "holiday")
 _NOT_YET = frozenset({"pending", "sent"})
 _GAVE_UP = frozenset({"missed", "failed"})
+# Never asked, by design: out of office or on a public holiday. Never "didn't answer".
+AWAY_STATES = frozenset({"away", "holiday"})
 
 # Answers that mean "nothing is blocking me", compared after strip/casefold/whitespace collapse
 # and with trailing punctuation removed.
@@ -90,6 +94,8 @@ class Digest:
     skipped: list[str]
     missed: list[str]
     blockers: list[tuple[str, str]]
+    # Out of office or on a public holiday: not asked, so neither waited on nor missing.
+    away: list[str] = field(default_factory=list)
 
 
 def is_blocker_question(question: str) -> bool:
@@ -109,14 +115,15 @@ def build_digest(
     """Group participants for the summary and collect real blockers, in participant order.
 
     Before the close, people who have not answered yet are "waiting"; once the run is final
-    they count as having missed it. Missed/failed prompts always count as missed; unknown
-    states are left out.
+    they count as having missed it. Missed/failed prompts always count as missed; away and
+    holiday ones are "away" before and after the close; unknown states are left out.
     Blockers only come from participants whose state is "answered".
     """
     answered: list[str] = []
     waiting: list[str] = []
     skipped: list[str] = []
     missed: list[str] = []
+    away: list[str] = []
     seen: set[str] = set()
     for status in statuses:
         if status.user_id in seen:
@@ -130,6 +137,8 @@ def build_digest(
             (missed if final else waiting).append(status.user_id)
         elif status.state in _GAVE_UP:
             missed.append(status.user_id)
+        elif status.state in AWAY_STATES:
+            away.append(status.user_id)
 
     # If a user somehow has several entries, the latest one wins.
     by_user = {entry.user_id: entry for entry in entries}
@@ -143,5 +152,15 @@ def build_digest(
                 blockers.append((user_id, answer.strip()))
 
     return Digest(
-        answered=answered, waiting=waiting, skipped=skipped, missed=missed, blockers=blockers
+        answered=answered,
+        waiting=waiting,
+        skipped=skipped,
+        missed=missed,
+        blockers=blockers,
+        away=away,
     )
+
+
+def nobody_asked(states: list[str]) -> bool:
+    """A run in which everyone was away or on holiday (and so nobody was asked)."""
+    return bool(states) and all(state in AWAY_STATES for state in states)
