@@ -86,6 +86,13 @@ HELP_COMMANDS = (
     ("/standup owners <name> add|remove @user", "share who may manage a standup."),
     ("/standup history [name]", "see who changed a standup (or, admins: the workspace) and how."),
     ("/standup delete <name>", "remove a standup and its schedule once the team is done."),
+    (
+        "/standup ooo YYYY-MM-DD [YYYY-MM-DD]",
+        "out of office, both days included (`until YYYY-MM-DD`, `off`, or alone to see it); "
+        "owners and admins may put @someone first.",
+    ),
+    ("/standup holidays [CODE|off]", "follow your own country's public holidays, e.g. IN-KA."),
+    ("/standup skip <name> [YYYY-MM-DD]", "call off today's run (or a date) for everyone."),
     ("/standup settings creators admins|everyone", "admins: who may create standups."),
     ("/standup help", "show this message."),
 )
@@ -208,8 +215,12 @@ def answer_reply(
 def summary_message(
     *, standup_name: str, local_date: str, digest: Digest, final: bool, total: int
 ) -> Message:
-    """The channel post that heads the thread: progress while open, blockers first once closed."""
+    """The channel post that heads the thread: progress while open, blockers first once closed.
+
+    `total` counts every participant of the run; those away (out of office, on holiday) were
+    not asked, so they are listed apart and left out of "answered (n/total)"."""
     name = display_name(standup_name)
+    total -= len(digest.away)
     blocks: list[Block] = [header(f"{name} — {local_date}")]
 
     def group(title: str, user_ids: list[str]) -> None:
@@ -234,6 +245,7 @@ def summary_message(
         group(answered_title, digest.answered)
         group("Skipped", digest.skipped)
         group("Didn't answer", digest.missed)
+        group("Away", digest.away)
         blocks.append(context(md("Standup closed")))
     else:
         if digest.answered:
@@ -242,6 +254,7 @@ def summary_message(
             blocks.append(section(md("*{}*: nobody yet", answered_title)))
         group("Waiting on", digest.waiting)
         group("Skipped", digest.skipped)
+        group("Away", digest.away)
         blocks.append(context(md("Answers are in the thread 🧵")))
 
     text = md("{} — {}: {}/{} answered", name, local_date, len(digest.answered), total)
