@@ -11,7 +11,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 
-from bot import events, standups, workspaces
+from bot import attendance, events, standups, workspaces
 from bot.slack.gateway import error_code
 from bot.views.home import home_view
 from bot.views.messages import list_items
@@ -63,8 +63,9 @@ async def on_home_opened(args: AsyncArgs) -> None:
     user_id = str(event["user"])
     caller = await caller_of(args.context, args.client, user_id)
     mine = await standups.overview(services_of(args.context), caller, mine=True)
+    settings = await attendance.my_attendance(services_of(args.context), caller)
     try:
-        await args.client.views_publish(user_id=user_id, view=home_view(list_items(mine)))
+        await args.client.views_publish(user_id=user_id, view=home_view(list_items(mine), settings))
     except SlackApiError as exc:
         log.warning("home_publish_failed", error=error_code(exc))
 
