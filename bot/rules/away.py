@@ -256,11 +256,17 @@ def merge_period(existing: Iterable[Range], start: date, end: date) -> Merged:
     * any other one is kept whole (merged): nothing already set is lost by extending.
     """
     day = timedelta(days=1)
-    absorbed = tuple(sorted(r for r in existing if r[0] <= end + day and r[1] + day >= start))
-    new_start = min([start, *(s for s, _ in absorbed)])
-    new_end = max([end, *(e for s, e in absorbed if s > start)])
+    periods = set(existing)
+    absorbed: set[Range] = set()
+    new_start, new_end = start, end
+    while more := {
+        r for r in periods - absorbed if r[0] <= new_end + day and r[1] + day >= new_start
+    }:
+        absorbed |= more  # until nothing more overlaps or touches the combined period
+        new_start = min([start, *(s for s, _ in absorbed)])
+        new_end = max([end, *(e for s, e in absorbed if s > start)])
     shortened = any(e > new_end for _, e in absorbed)
-    return Merged(new_start, new_end, absorbed, shortened)
+    return Merged(new_start, new_end, tuple(sorted(absorbed)), shortened)
 
 
 @dataclass(frozen=True)
