@@ -262,6 +262,8 @@ async def plan_standup(
             state=state or item.state,
         ):
             inserted += 1
+            if state is not None and run.summary_ts:  # the summary lists them as away
+                await runs.request_summary(session, workspace_id, run.id, now)
     zones_known = all(
         member_zone(standup, m) is not None for m in members if not (m.deleted or m.is_bot)
     )
