@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import runs
 from bot.outcomes import (
     Attendance,
     AwayCleared,
@@ -55,7 +56,8 @@ from bot.slack.gateway import error_code, send_dm
 from bot.standups import schedule_text
 from bot.views.blockkit import Message
 from storage import attendance as attendance_db
-from storage import audit, members, standups
+from storage import audit, members, prompts, standups
+from storage import runs as run_rows
 from storage.models import Member, PromptState, TzMode
 
 log = structlog.get_logger("asyncstand.attendance")
@@ -340,13 +342,19 @@ async def my_attendance(services: Services, caller: Caller) -> Attendance:
 
 
 async def skip_day(
-    services: Services, caller: Caller, name: str, day: dt.date | None
+    services: Services,
+    caller: Caller,
+    name: str,
+    day: dt.date | None,
+    client: AsyncWebClient | None = None,
 ) -> DaySkipped | NoRunThatDay | Invalid | Refusal:
     """``/standup skip <name> [date]`` (owners, admins): no run that date, for everyone.
 
     Without a date: today's run, today being the standup's date if it has a fixed zone, else
     the caller's. Prompts planned for that date and not sent are dropped, and its run too if
-    nothing of it reached anyone; prompts already in people's DMs stay answerable.
+    nothing of it reached anyone. Prompts already in people's DMs and not answered become
+    "skipped" (the DM says so and still offers "Answer anyway"), so nobody counts as missing;
+    with `client`, those DMs and the run's summary are updated at once (else by the sweep).
     """
     actor = await caller.actor()
     now = services.clock()
@@ -376,9 +384,12 @@ async def skip_day(
             session, workspace_id, standup.id, day, skipped_by=caller.user_id, now=now
         )
         dropped = await attendance_db.drop_unsent_prompts_on(session, workspace_id, standup.id, day)
+        excused = await attendance_db.skip_sent_prompts_on(session, workspace_id, standup.id, day)
         left = await attendance_db.prompts_left_on(session, workspace_id, standup.id, day)
         if not left:
             await attendance_db.remove_unstarted_run(session, workspace_id, standup.id, day)
+        for run_id in {r for _, r in excused}:
+            await run_rows.request_summary(session, workspace_id, run_id, now)
         if added:
             await audit.record(
                 session,
@@ -392,7 +403,22 @@ async def skip_day(
                 after={"skipped": day.isoformat()},
             )
     log.info("day_skipped", standup_id=standup.id, dropped=dropped, already_sent=left)
+    if client is not None and excused:
+        await _show_skipped(services, client, workspace_id, excused)
     return DaySkipped(standup.name, day, added, dropped, left)
+
+
+async def _show_skipped(
+    services: Services, client: AsyncWebClient, workspace_id: int, excused: list[tuple[int, int]]
+) -> None:
+    """The DMs of those excused by a skipped day say "skipped"; the summary lists them so."""
+    for prompt_id, _ in excused:
+        async with services.db.session() as session:
+            view = await prompts.get_prompt_view(session, workspace_id, prompt_id)
+        if view is not None and view.prompt.state == PromptState.SKIPPED:
+            await runs.update_prompt_message(client, view, "skipped")
+    for run_id in {r for _, r in excused}:
+        await runs.publish_summary(services, client, workspace_id, run_id)
 
 
 # --- telling the person ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import affected, upsert
@@ -332,18 +332,40 @@ async def drop_unsent_prompts_on(
     return affected(result)
 
 
+async def skip_sent_prompts_on(
+    session: AsyncSession, workspace_id: int, standup_id: int, day: dt.date
+) -> list[tuple[int, int]]:
+    """A skipped date whose prompts some people already have: the unanswered ones count as
+    skipped (answerable still, never missing). Returns (prompt id, run id) of those."""
+    result = await session.execute(
+        update(Prompt)
+        .where(
+            Prompt.workspace_id == workspace_id,
+            Prompt.standup_id == standup_id,
+            Prompt.local_date == day,
+            Prompt.state == PromptState.SENT,
+        )
+        .values(state=PromptState.SKIPPED)
+        .returning(Prompt.id, Prompt.run_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [(p, r) for p, r in result]
+
+
 async def prompts_left_on(
     session: AsyncSession, workspace_id: int, standup_id: int, day: dt.date
 ) -> int:
     """How many prompts of that date remain (sent, being sent, answered…)."""
-    rows = await session.execute(
-        select(Prompt.id).where(
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Prompt)
+        .where(
             Prompt.workspace_id == workspace_id,
             Prompt.standup_id == standup_id,
             Prompt.local_date == day,
         )
     )
-    return len(rows.all())
+    return int(count or 0)
 
 
 async def remove_unstarted_run(

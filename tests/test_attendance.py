@@ -461,7 +461,7 @@ async def test_skip_today_drops_planned_prompts_and_the_unstarted_run(world: Wor
         assert (await session.execute(select(Run))).first() is None
 
 
-async def test_skip_today_after_some_were_asked_keeps_their_prompts(world: World) -> None:
+async def test_skip_today_after_some_were_asked_excuses_them(world: World) -> None:
     await create(world)
     await plan(world, DUE - dt.timedelta(minutes=5))
     async with world.services.db.session() as session:
@@ -473,7 +473,11 @@ async def test_skip_today_after_some_were_asked_keeps_their_prompts(world: World
         row.state = PromptState.SENT
     outcome = await skip(world, OWNER, "Daily", None)
     assert outcome == DaySkipped("Daily", TODAY, True, dropped=1, already_sent=1)
-    assert await states(world) == {(OWNER, TODAY): "sent"}
+    # Asked but not answered: skipped (still answerable), never missing.
+    assert await states(world) == {(OWNER, TODAY): "skipped"}
+    async with world.services.db.session() as session:
+        [run] = (await session.execute(select(Run))).scalars().all()
+    assert run.summary_requested_at == NOW
 
 
 async def test_skip_refusals_and_bad_dates(world: World) -> None:

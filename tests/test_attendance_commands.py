@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.rules.away import describe_range
-from tests.harness import RunningApp, start_app
+from tests.harness import RunningApp, is_delivered_prompt, start_app
 from tests.slack_fake import FakeSlack
 from tests.test_commands import (
     ALICE,
@@ -179,6 +179,36 @@ async def test_skip_bad_input_and_refusals(
     await _create(app, ALICE, "Daily", [ALICE, BOB])
     reply = await said(app, user, text.format(d400=days(400)))
     assert words in reply, reply
+
+
+async def test_skip_after_the_prompts_went_out_marks_them_skipped(app: RunningApp) -> None:
+    await _create(app, ALICE, "Daily", [ALICE, BOB])
+    slack = app.slack
+    assert "Started *Daily*" in await said(app, ALICE, "run Daily")
+    prompts = await slack.wait_for("chat.postMessage", count=2, predicate=is_delivered_prompt)
+    [summary] = await slack.wait_for(
+        "chat.postMessage", predicate=lambda c: c.body["channel"] == CHANNEL
+    )
+    await slack.wait_idle(quiet=0.5)
+    reply = await said(app, ALICE, "skip Daily")
+    assert "2 participants had already been asked" in reply
+    # Each DM now says "skipped" (and still offers an answer).
+    prompt_ts = {p.response["ts"] for p in prompts}
+    updated = await slack.wait_for(
+        "chat.update",
+        count=2,
+        predicate=lambda c: (
+            c.body.get("ts") in prompt_ts and "Skipped today" in json.dumps(c.body["blocks"])
+        ),
+    )
+    assert {c.body["ts"] for c in updated} == prompt_ts
+    await slack.wait_for(
+        "chat.update",
+        predicate=lambda c: (
+            c.body.get("ts") == summary.response["ts"]
+            and f"*Skipped*: <@{ALICE}>, <@{BOB}>" in json.dumps(c.body["blocks"])
+        ),
+    )
 
 
 async def test_skip_without_a_name_shows_its_usage_at_once(app: RunningApp) -> None:

@@ -185,7 +185,8 @@ def day_skipped(outcome: DaySkipped) -> Message:
         count = outcome.already_sent
         lines.append(
             md(
-                "{} participant{} had already been asked; they may still answer.",
+                "{} participant{} had already been asked: not answering counts as skipped, "
+                "and they may still answer.",
                 count,
                 "" if count == 1 else "s",
             )

@@ -213,7 +213,9 @@ async def _skip(args: AsyncArgs, caller: Caller, argument: str) -> Reply:
     wanted = parse_skip(argument)
     if isinstance(wanted, ParseError):
         return attendance_views.invalid(Invalid(wanted.message))
-    outcome = await attendance.skip_day(services_of(args.context), caller, wanted.name, wanted.day)
+    outcome = await attendance.skip_day(
+        services_of(args.context), caller, wanted.name, wanted.day, client=args.client
+    )
     if isinstance(outcome, Refusal):
         return wording.refusal_message(outcome)
     if isinstance(outcome, Invalid):
