@@ -285,6 +285,7 @@ async def edit(
             )
             if schedule_changed:
                 row.schedule_from = now
+                await attendance_db.drop_future_absences(session, caller.workspace_id, row.id, now)
                 await standups.drop_pending_prompts(session, caller.workspace_id, row.id)
             after = snapshot(row, draft.participant_ids)
             await _audit(session, row, caller, "edit", now, before=before, after=after)

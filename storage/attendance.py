@@ -253,6 +253,22 @@ async def change_unsent_states(
     return changed
 
 
+async def drop_future_absences(
+    session: AsyncSession, workspace_id: int, standup_id: int, now: dt.datetime
+) -> int:
+    """A standup's schedule or holiday calendar changed: AWAY/HOLIDAY rows not due yet are
+    dropped, to be planned again under the new settings."""
+    result = await session.execute(
+        delete(Prompt).where(
+            Prompt.workspace_id == workspace_id,
+            Prompt.standup_id == standup_id,
+            Prompt.state.in_((PromptState.AWAY, PromptState.HOLIDAY)),
+            Prompt.due_at >= now,
+        )
+    )
+    return affected(result)
+
+
 # --- skipped days -------------------------------------------------------------------------------
 
 

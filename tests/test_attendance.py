@@ -526,3 +526,32 @@ async def test_my_attendance_for_app_home(world: World) -> None:
     assert mine.holidays.standups == [StandupCalendar("Daily", "DE")]
     nobody = await attendance.my_attendance(world.services, world.caller("U0NEWBIE1"))
     assert nobody.away == [] and nobody.holidays.own is None
+
+
+async def test_editing_the_standups_calendar_replans_days_already_marked_holiday(
+    world: World,
+) -> None:
+    created = await create(world, participants=(OWNER, PEER), holidays="DE")
+    ascension = D(2027, 5, 6)
+    due = dt.datetime(2027, 5, 6, 7, 30, tzinfo=dt.UTC)  # 09:30 in Berlin (summer time)
+    await plan(world, due - dt.timedelta(minutes=5))
+    assert (await states(world))[(OWNER, ascension)] == "holiday"
+    world.at(due - dt.timedelta(minutes=4))
+    no_holidays = StandupDraft(
+        name="Daily",
+        channel_id="C0TEAM001",
+        questions=["Yesterday?", "Today?", "Blockers?"],
+        participant_ids=[OWNER, PEER],
+        weekdays=frozenset(range(5)),
+        local_time="09:30",
+        tz_mode="participant",
+        fixed_tz=None,
+    )
+    client = world.services.slack.client("xoxb-never-called")
+    edited = await standups.edit(
+        world.services, client, world.caller(OWNER), created.standup_id, no_holidays
+    )
+    assert not isinstance(edited, Refusal)
+    assert not [key for key in await states(world) if key[1] == ascension]
+    await plan(world, due - dt.timedelta(minutes=3))
+    assert (await states(world))[(OWNER, ascension)] == "pending"
