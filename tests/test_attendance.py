@@ -5,6 +5,7 @@ and what planning and `/standup run` make of them."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,13 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import attendance, planning, standups
+from bot import attendance, planning, standups, workspaces
 from bot.outcomes import (
     AwayCleared,
     AwayStatus,
     AwayUpdated,
     Created,
     DaySkipped,
+    History,
     HolidayCalendars,
     Invalid,
     NoRunThatDay,
@@ -33,6 +35,7 @@ from bot.rules.validation import StandupDraft, name_key
 from bot.runtime import Services
 from bot.settings import load_settings
 from bot.slack.gateway import SlackGateway
+from bot.views import wording
 from storage import members as members_db
 from storage import standups as standups_db
 from storage import workspaces as workspaces_db
@@ -555,3 +558,12 @@ async def test_editing_the_standups_calendar_replans_days_already_marked_holiday
     assert not [key for key in await states(world) if key[1] == ascension]
     await plan(world, due - dt.timedelta(minutes=3))
     assert (await states(world))[(OWNER, ascension)] == "pending"
+
+
+async def test_the_workspace_history_says_whose_out_of_office_changed(world: World) -> None:
+    await create(world)
+    await ooo(world, OWNER, "<@U0PEER001> 2026-12-21 2026-12-23")
+    history = await workspaces.workspace_history(world.services, world.caller(ADMIN, admin=True))
+    assert not isinstance(history, Refusal)
+    text = json.dumps(wording.history(History(None, standups.changes(history))), ensure_ascii=False)
+    assert f"<@{OWNER}> *ooo* for <@{PEER}> (away:  → 2026-12-21 to 2026-12-23)" in text

@@ -139,6 +139,9 @@ def _change_line(change: Change, with_standup: bool) -> Mrkdwn:
         else md("")
     )
     where = md(" _{}_", change.standup_name) if with_standup and change.standup_name else md("")
+    person = change.after.get("person")  # a person's own setting (out of office, holidays)
+    if isinstance(person, str):
+        where = md(" for {}{}", mention(person), where)
     return md("• {} — {} *{}*{}{}", slack_date(change.at), who, change.action, where, detail)
 
 
