@@ -82,19 +82,21 @@ def _today_of(member: Member, now: dt.datetime) -> dt.date:
     return now.astimezone(_zone(member.tz)).date()
 
 
-async def _person(
-    services: Services, client: AsyncWebClient | None, workspace_id: int, user_id: str
-) -> Member:
-    """The person's member row; a person never looked up has their profile (time zone) read
-    first, so that "today" is theirs."""
+async def _member(services: Services, workspace_id: int, user_id: str) -> Member:
     async with services.db.session() as session:
-        member = (await members.ensure_members(session, workspace_id, [user_id]))[user_id]
-    if member.profile_refreshed_at is None and client is not None:
-        await fetch_profile(services, client, workspace_id, user_id)
-        async with services.db.session() as session:
-            found = await members.get_member(session, workspace_id, user_id)
-        member = found or member
-    return member
+        return (await members.ensure_members(session, workspace_id, [user_id]))[user_id]
+
+
+async def _with_profile(
+    services: Services, client: AsyncWebClient | None, member: Member
+) -> Member:
+    """A person never looked up has their profile (time zone) read, so "today" is theirs."""
+    if member.profile_refreshed_at is not None or client is None:
+        return member
+    await fetch_profile(services, client, member.workspace_id, member.slack_user_id)
+    async with services.db.session() as session:
+        found = await members.get_member(session, member.workspace_id, member.slack_user_id)
+    return found or member
 
 
 # --- out of office ------------------------------------------------------------------------------
@@ -116,11 +118,7 @@ async def away(
     workspace_id = caller.workspace_id
     target_id = mentioned_user(words) or caller.user_id
     yourself = target_id == caller.user_id
-    person = await _person(services, client, workspace_id, target_id)
-    today = _today_of(person, now)
-    command = parse_ooo(words, today)
-    if isinstance(command, ParseError):
-        return Invalid(command.message)
+    person = await _member(services, workspace_id, target_id)
     if not yourself:
         actor = await caller.actor()
         async with services.db.session() as session:
@@ -128,6 +126,11 @@ async def away(
         decision = can_set_attendance_for(actor, target_id, owners)
         if not decision:
             return refused(decision)
+    person = await _with_profile(services, client, person)
+    command = parse_ooo(words, _today_of(person, now))
+    if isinstance(command, ParseError):
+        return Invalid(command.message)
+    today = _today_of(person, now)
     async with services.db.session() as session:
         if isinstance(command, AwayShow):
             periods = await attendance_db.away_periods(

@@ -213,57 +213,47 @@ async def plan_standup(
     open_runs: dict[dt.date, Run] = {}
     zone_cache: dict[str, list[tuple[dt.date, dt.datetime]]] = {}
     last_dues: dict[dt.date, dt.datetime | None] = {}
-    planned = [
-        (member, item)
-        for member in members
+    absences: Absences | None = None
+    for member in members:
         for item in plan_for_member(
             standup, member, now=now, grace=grace, existing=existing, zone_cache=zone_cache
-        )
-    ]
-    absences = (
-        await load_absences(
-            session,
-            workspace_id,
-            standup.id,
-            [m.id for m in members],
-            {item.local_date for _, item in planned},
-        )
-        if planned
-        else Absences(set(), {})
-    )
-    for member, item in planned:
-        if item.local_date in absences.skipped:
-            continue
-        state = absent_state(
-            standup,
-            member,
-            item.local_date,
-            item.due_at,
-            away=absences.away.get(member.id, []),
-            holidays=holidays,
-        )
-        run = open_runs.get(item.local_date)
-        if item.local_date not in last_dues:
-            last_dues[item.local_date] = last_due_on(standup, members, item.local_date)
-        last_due = max(item.due_at, last_dues[item.local_date] or item.due_at)
-        if run is None or run.close_at < last_due + close_after:
-            run = await runs.get_or_create_run(
-                session, workspace_id, standup, item.local_date, last_due + close_after
-            )
-            open_runs[item.local_date] = run
-        if run.state != RunState.OPEN:
-            continue
-        if await prompts.insert_prompt(
-            session,
-            workspace_id,
-            run=run,
-            member_id=item.member_id,
-            due_at=item.due_at,
-            state=state or item.state,
         ):
-            inserted += 1
-            if state is not None and run.summary_ts:  # the summary lists them as away
-                await runs.request_summary(session, workspace_id, run.id, now)
+            if absences is None:  # looked up once, and only when something is to be planned
+                absences = await load_absences(
+                    session, workspace_id, standup.id, [m.id for m in members], candidate_dates
+                )
+            if item.local_date in absences.skipped:
+                continue
+            state = absent_state(
+                standup,
+                member,
+                item.local_date,
+                item.due_at,
+                away=absences.away.get(member.id, []),
+                holidays=holidays,
+            )
+            run = open_runs.get(item.local_date)
+            if item.local_date not in last_dues:
+                last_dues[item.local_date] = last_due_on(standup, members, item.local_date)
+            last_due = max(item.due_at, last_dues[item.local_date] or item.due_at)
+            if run is None or run.close_at < last_due + close_after:
+                run = await runs.get_or_create_run(
+                    session, workspace_id, standup, item.local_date, last_due + close_after
+                )
+                open_runs[item.local_date] = run
+            if run.state != RunState.OPEN:
+                continue
+            if await prompts.insert_prompt(
+                session,
+                workspace_id,
+                run=run,
+                member_id=item.member_id,
+                due_at=item.due_at,
+                state=state or item.state,
+            ):
+                inserted += 1
+                if state is not None and run.summary_ts:  # the summary lists them as away
+                    await runs.request_summary(session, workspace_id, run.id, now)
     zones_known = all(
         member_zone(standup, m) is not None for m in members if not (m.deleted or m.is_bot)
     )
