@@ -54,8 +54,8 @@ def away_status(outcome: AwayStatus) -> Message:
     lines = md("{} out of office:\n{}", subject, _periods(outcome.periods))
     if outcome.yourself:
         lines = md(
-            "{}\nClear it with `/standup ooo off`; a new range that overlaps one of these "
-            "replaces its end.",
+            "{}\nClear it with `/standup ooo off`; a new range that overlaps or touches one "
+            "of these is combined with it.",
             lines,
         )
     return text_message(lines)
