@@ -16,9 +16,12 @@ from contextlib import asynccontextmanager
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import runs
 from bot.metrics import Metrics
+from bot.rules import attendance
+from bot.rules.away import Range, is_away
 from bot.rules.reminders import prompt_reminder_at
 from bot.runtime import Services
 from bot.slack import recovery
@@ -26,7 +29,9 @@ from bot.slack.gateway import PERMANENT_ERRORS, error_code, open_dm, send_dm
 from bot.slack.recovery import CannotTell, find_tagged, tag
 from bot.views.messages import prompt_message, text_message
 from bot.views.mrkdwn import md, mention
+from storage import attendance as attendance_db
 from storage import jobs, members, prompts, workspaces
+from storage import runs as run_rows
 from storage.models import PromptState, RunState
 from storage.prompts import PromptView
 
@@ -131,6 +136,7 @@ class Delivery:
         async with services.db.session() as session:
             clients = {w: await services.slack.bot_client(session, w) for w in workspace_ids}
             teams = await workspaces.team_ids(session, workspace_ids)
+            away = await _away_in_batch(session, views)
         semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
         summaries: dict[tuple[int, int], asyncio.Task[str | None]] = {}
         touched: set[tuple[int, int]] = set()
@@ -153,7 +159,13 @@ class Delivery:
                     client = clients.get(workspace_id)
                     if client is None:
                         await self._finish(view, token, PromptState.FAILED, error="no_token")
-                    elif await self._ready(view, client, now, token):
+                    elif await self._ready(
+                        view,
+                        client,
+                        now,
+                        token,
+                        away=away.get((workspace_id, view.prompt.member_id), []),
+                    ):
                         await summary_once(workspace_id, view.run.id, client)
                         if await self._send(view, client, token):
                             touched.add((workspace_id, view.run.id))
@@ -162,12 +174,29 @@ class Delivery:
         return touched
 
     async def _ready(
-        self, view: PromptView, client: AsyncWebClient, now: dt.datetime, token: str
+        self,
+        view: PromptView,
+        client: AsyncWebClient,
+        now: dt.datetime,
+        token: str,
+        *,
+        away: list[Range] | None = None,
     ) -> bool:
-        """Whether a claimed prompt should still go out; if not, its outcome is recorded."""
+        """Whether a claimed prompt should still go out; if not, its outcome is recorded.
+        `away`: the person's away periods around the prompt's date (loaded for the batch)."""
         uncertain = view.prompt.posting_at is not None and view.prompt.message_ts is None
         # An earlier sender died while posting: the DM may be in Slack already.
         if uncertain and not await self._recover(view, client, token):
+            return False
+        if away and self._is_away(view, away):
+            # Out of office, set after this prompt was planned: never sent, listed as away.
+            await self._finish(view, token, PromptState.AWAY, error=None)
+            log.info("prompt_not_sent_away", prompt_id=view.prompt.id)
+            if view.run.summary_ts:  # the summary in the channel will list them as away
+                async with self.services.db.session() as session:
+                    await run_rows.request_summary(
+                        session, view.prompt.workspace_id, view.run.id, self.services.clock()
+                    )
             return False
         if view.run.state != RunState.OPEN or view.prompt.due_at < now - self.services.grace:
             await self._finish(view, token, PromptState.MISSED, error="run closed before sending")
@@ -178,6 +207,12 @@ class Delivery:
             await self._tell_owner_once(client, view, reason)
             return False
         return True
+
+    @staticmethod
+    def _is_away(view: PromptView, away: list[Range]) -> bool:
+        prompt = view.prompt
+        day = attendance.person_date(prompt.due_at, view.member.tz, prompt.local_date)
+        return is_away(away, day)
 
     async def _recover(self, view: PromptView, client: AsyncWebClient, token: str) -> bool:
         """Look for the DM in the person's conversation with us (its metadata names the
@@ -376,3 +411,18 @@ class Delivery:
                 claim_token=None,
                 **values,
             )
+
+
+async def _away_in_batch(
+    session: AsyncSession, views: list[PromptView]
+) -> dict[tuple[int, int], list[Range]]:
+    """Away periods of everyone in a claimed batch, around its dates: one query per batch."""
+    if not views:
+        return {}
+    dates = [v.prompt.local_date for v in views]
+    return await attendance_db.away_ranges_of_pairs(
+        session,
+        {(v.prompt.workspace_id, v.prompt.member_id) for v in views},
+        min(dates) - dt.timedelta(days=1),
+        max(dates) + dt.timedelta(days=1),
+    )

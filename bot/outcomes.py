@@ -179,3 +179,99 @@ class OwnReminders:
 
     off: bool
     changed: bool | None = None
+
+
+# --- attendance: out of office, holiday calendars, skipped days (issue 9) ----------------------
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Input that can't be used, with a plain-text explanation that includes the usage."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class AwayStatus:
+    """Someone's away periods from their today on; `yourself` when they are the caller."""
+
+    user_id: str
+    yourself: bool
+    periods: list[tuple[dt.date, dt.date]]
+
+
+@dataclass(frozen=True)
+class AwayUpdated:
+    """A period was set: `start`..`end` (both included) is what is stored now. `absorbed` are
+    the periods it was combined with; `shortened` when that moved a return date earlier;
+    `not_sent` counts prompts already planned in the range that now won't go out."""
+
+    user_id: str
+    yourself: bool
+    start: dt.date
+    end: dt.date
+    absorbed: list[tuple[dt.date, dt.date]] = field(default_factory=list)
+    shortened: bool = False
+    not_sent: int = 0
+    changed: bool = True
+
+
+@dataclass(frozen=True)
+class AwayCleared:
+    """Out of office cleared from `today` (their calendar) on: `cleared` lists the periods,
+    as they were, that were removed or cut to end yesterday (empty: nothing was set)."""
+
+    user_id: str
+    yourself: bool
+    today: dt.date
+    cleared: list[tuple[dt.date, dt.date]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StandupCalendar:
+    """A standup the person takes part in and the holiday calendar it follows (None: none)."""
+
+    name: str
+    code: str | None
+
+
+@dataclass(frozen=True)
+class HolidayCalendars:
+    """A person's own holiday calendar (None: they follow each standup's), their standups'
+    calendars, and the next public holiday of their own calendar. `changed` is None when
+    only shown, else whether the setting changed."""
+
+    own: str | None
+    standups: list[StandupCalendar]
+    next_holiday: tuple[dt.date, str] | None = None
+    changed: bool | None = None
+
+
+@dataclass(frozen=True)
+class DaySkipped:
+    """A date called off for everyone. `changed` False: it already was. `dropped` prompts
+    that were planned won't be sent; `already_sent` were in people's DMs before (they may
+    still answer them)."""
+
+    name: str
+    local_date: dt.date
+    changed: bool
+    dropped: int = 0
+    already_sent: int = 0
+
+
+@dataclass(frozen=True)
+class NoRunThatDay:
+    """The standup doesn't run on that date, so there is nothing to skip."""
+
+    name: str
+    local_date: dt.date
+    schedule_text: str
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """What App Home shows of a person's attendance settings."""
+
+    away: list[tuple[dt.date, dt.date]]
+    holidays: HolidayCalendars

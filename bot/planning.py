@@ -14,10 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import channels
 from bot.people import refresh_profiles
+from bot.rules import attendance
 from bot.rules import cadence as cadences
+from bot.rules.attendance import HolidayLookup
+from bot.rules.away import Range
+from bot.rules.holidays import effective_code
 from bot.rules.schedule import cadence_of
 from bot.rules.timemath import local_occurrence_utc, parse_local_time
 from bot.runtime import Services
+from storage import attendance as attendance_db
 from storage import prompts, runs, standups, workspaces
 from storage.models import Member, PromptState, Run, RunState, Standup, TzMode
 
@@ -127,6 +132,54 @@ def last_due_on(standup: Standup, members: list[Member], local_date: dt.date) ->
     return max(dues, default=None)
 
 
+def absent_state(
+    standup: Standup,
+    member: Member,
+    local_date: dt.date,
+    due_at: dt.datetime,
+    *,
+    away: list[Range],
+    holidays: HolidayLookup,
+) -> PromptState | None:
+    """AWAY or HOLIDAY when this person is not to be asked for this occurrence (pure):
+    out of office, or a public holiday of their calendar (their own, else the standup's),
+    both read on their own local date."""
+    why = attendance.absence(
+        day=attendance.person_date(due_at, member.tz, local_date),
+        away=away,
+        calendar=effective_code(standup.holiday_calendar, member.holiday_calendar),
+        holidays=holidays,
+    )
+    return None if why is None else PromptState(why.value)
+
+
+@dataclass(frozen=True)
+class Absences:
+    """What planning one standup needs beyond its schedule: the dates skipped for everyone
+    and each participant's away periods around the dates being planned."""
+
+    skipped: set[dt.date]
+    away: dict[int, list[Range]]
+
+
+async def load_absences(
+    session: AsyncSession,
+    workspace_id: int,
+    standup_id: int,
+    member_ids: list[int],
+    dates: set[dt.date],
+) -> Absences:
+    """Two queries, whatever the number of participants."""
+    if not dates:
+        return Absences(set(), {})
+    # A person's own date may be a day off the run's (a standup in a fixed zone).
+    first, last = min(dates) - dt.timedelta(days=1), max(dates) + dt.timedelta(days=1)
+    return Absences(
+        await attendance_db.skipped_dates(session, workspace_id, standup_id, dates),
+        await attendance_db.away_ranges(session, workspace_id, member_ids, first, last),
+    )
+
+
 async def plan_standup(
     session: AsyncSession,
     workspace_id: int,
@@ -135,12 +188,18 @@ async def plan_standup(
     now: dt.datetime,
     grace: dt.timedelta,
     close_after: dt.timedelta,
+    holidays: HolidayLookup | None = None,
 ) -> int:
     """Create missing prompt rows (and their runs) for one standup; returns how many.
+
+    A date skipped for everyone gets no row; a participant who is out of office or on a
+    public holiday gets one in state AWAY or HOLIDAY, never sent (so the summary lists them
+    as away). `holidays` caches holiday look-ups across the standups of a planning pass.
 
     Afterwards the standup is marked planned up to now + HORIZON — unless a participant's
     time zone is still unknown, in which case it is planned again on the next tick.
     """
+    holidays = holidays if holidays is not None else HolidayLookup()
     members = await standups.standup_participants(session, workspace_id, standup.id)
     if not members:
         standup.planned_until = now + HORIZON
@@ -156,10 +215,25 @@ async def plan_standup(
     open_runs: dict[dt.date, Run] = {}
     zone_cache: dict[str, list[tuple[dt.date, dt.datetime]]] = {}
     last_dues: dict[dt.date, dt.datetime | None] = {}
+    absences: Absences | None = None
     for member in members:
         for item in plan_for_member(
             standup, member, now=now, grace=grace, existing=existing, zone_cache=zone_cache
         ):
+            if absences is None:  # looked up once, and only when something is to be planned
+                absences = await load_absences(
+                    session, workspace_id, standup.id, [m.id for m in members], candidate_dates
+                )
+            if item.local_date in absences.skipped:
+                continue
+            state = absent_state(
+                standup,
+                member,
+                item.local_date,
+                item.due_at,
+                away=absences.away.get(member.id, []),
+                holidays=holidays,
+            )
             run = open_runs.get(item.local_date)
             if item.local_date not in last_dues:
                 last_dues[item.local_date] = last_due_on(standup, members, item.local_date)
@@ -177,9 +251,11 @@ async def plan_standup(
                 run=run,
                 member_id=item.member_id,
                 due_at=item.due_at,
-                state=item.state,
+                state=state or item.state,
             ):
                 inserted += 1
+                if state is not None and run.summary_ts:  # the summary lists them as away
+                    await runs.request_summary(session, workspace_id, run.id, now)
     zones_known = all(
         member_zone(standup, m) is not None for m in members if not (m.deleted or m.is_bot)
     )
@@ -223,6 +299,7 @@ async def plan_workspace(services: Services, workspace_id: int, now: dt.datetime
             due = await standups.active_standups(
                 session, workspace_id, planned_before=now + REPLAN_MARGIN
             )
+            holidays = HolidayLookup()  # one look-up per (calendar, date) in this pass
             for standup in due:
                 created = await plan_standup(
                     session,
@@ -231,6 +308,7 @@ async def plan_workspace(services: Services, workspace_id: int, now: dt.datetime
                     now=now,
                     grace=services.grace,
                     close_after=answer_window(standup, services.close_after),
+                    holidays=holidays,
                 )
                 if created:
                     log.info("prompts_planned", standup_id=standup.id, count=created)

@@ -30,6 +30,7 @@ from bot import standups
 from bot.metrics import Metrics
 from bot.outcomes import Nudged, OwnReminders, Refusal
 from bot.people import Caller
+from bot.rules.away import is_away
 from bot.rules.permissions import Why
 from bot.rules.reminders import prompt_reminder_at
 from bot.runtime import Services
@@ -37,6 +38,7 @@ from bot.slack import recovery
 from bot.slack.gateway import PERMANENT_ERRORS, error_code, open_dm
 from bot.slack.recovery import tag
 from bot.views.messages import reminder_message
+from storage import attendance as attendance_db
 from storage import prompts, workspaces
 from storage import reminders as reminder_rows
 from storage.models import PromptState, RunState
@@ -91,9 +93,19 @@ async def _remind_all(
     services: Services, views: list[PromptView], claimed_at: dt.datetime, metrics: Metrics | None
 ) -> int:
     workspace_ids = {v.prompt.workspace_id for v in views}
+    dates = [v.prompt.local_date for v in views]
     async with services.db.session() as session:
         clients = {w: await services.slack.bot_client(session, w) for w in workspace_ids}
         teams = await workspaces.team_ids(session, workspace_ids)
+        # Someone who went out of office after their prompt went out is not reminded.
+        away = await attendance_db.away_ranges_of_pairs(
+            session, {(v.prompt.workspace_id, v.member.id) for v in views}, min(dates), max(dates)
+        )
+    views = [
+        v
+        for v in views
+        if not is_away(away.get((v.prompt.workspace_id, v.member.id), []), v.prompt.local_date)
+    ]
     semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
 
     async def one(view: PromptView) -> bool:

@@ -15,13 +15,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import webhooks
 from bot.metrics import Metrics
-from bot.rules.digest import AnswerEntry, ParticipantStatus, build_digest
+from bot.rules.digest import AnswerEntry, ParticipantStatus, build_digest, nobody_asked
 from bot.runtime import Services
 from bot.slack import recovery
 from bot.slack.gateway import error_code
 from bot.slack.recovery import CannotTell, find_tagged, tag
 from bot.views.blockkit import Message
 from bot.views.messages import answer_reply, prompt_message, summary_message
+from storage import attendance as attendance_db
 from storage import jobs, participation, prompts, runs, workspaces
 from storage import reminders as reminder_rows
 from storage.models import PromptState, Run, RunState
@@ -251,6 +252,11 @@ async def close_due(services: Services, metrics: Metrics) -> int:
             if client is None:
                 continue
             log.info("run_closed", run_id=run_id, participants=len(views))
+            if nobody_asked([v.prompt.state for v in views]) and not views[0].run.summary_ts:
+                # Everyone was away or on holiday: nothing to report in the channel.
+                async with services.db.session() as session:
+                    await attendance_db.forget_summary_request(session, workspace_id, run_id)
+                continue
             await publish_summary(services, client, workspace_id, run_id)
             for view in views:
                 if view.prompt.state == PromptState.SENT:

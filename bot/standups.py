@@ -38,8 +38,9 @@ from bot.outcomes import (
     refused,
 )
 from bot.people import Caller, bot_ids
-from bot.planning import answer_window, next_run_of
+from bot.planning import absent_state, answer_window, next_run_of
 from bot.rules import schedule
+from bot.rules.attendance import HolidayLookup
 from bot.rules.permissions import (
     Actor,
     Decision,
@@ -69,8 +70,9 @@ from bot.slack.gateway import error_code, send_dm
 from bot.views import wording
 from bot.views.blockkit import Message
 from bot.views.messages import text_message
+from storage import attendance as attendance_db
 from storage import audit, members, prompts, runs, standups, workspaces
-from storage.models import AuditEntry, ParticipantSource, RunState, Standup, TzMode
+from storage.models import AuditEntry, ParticipantSource, PromptState, RunState, Standup, TzMode
 
 log = structlog.get_logger("asyncstand.standups")
 
@@ -283,6 +285,7 @@ async def edit(
             )
             if schedule_changed:
                 row.schedule_from = now
+                await attendance_db.drop_future_absences(session, caller.workspace_id, row.id, now)
                 await standups.drop_pending_prompts(session, caller.workspace_id, row.id)
             after = snapshot(row, draft.participant_ids)
             await _audit(session, row, caller, "edit", now, before=before, after=after)
@@ -471,12 +474,32 @@ async def run_now(services: Services, caller: Caller, name: str | int) -> RunSta
         run = await runs.get_or_create_run(session, workspace_id, standup, local_date, close_at)
         if run.state != RunState.OPEN:
             return Refusal(Why.RUN_CLOSED, standup.name)
+        away = await attendance_db.away_ranges(
+            session,
+            workspace_id,
+            [m.id for m in people],
+            local_date - dt.timedelta(days=1),
+            local_date + dt.timedelta(days=1),
+        )
+        holidays = HolidayLookup()
         created = 0
         for member in people:
             if member.is_bot or member.deleted:
                 continue
-            if await prompts.insert_prompt(
-                session, workspace_id, run=run, member_id=member.id, due_at=now
+            # Out of office or on a public holiday: listed as away, not asked.
+            absent = absent_state(
+                standup, member, local_date, now, away=away.get(member.id, []), holidays=holidays
+            )
+            if (
+                await prompts.insert_prompt(
+                    session,
+                    workspace_id,
+                    run=run,
+                    member_id=member.id,
+                    due_at=now,
+                    state=absent or PromptState.PENDING,
+                )
+                and absent is None
             ):
                 created += 1
     services.wake_scheduler()

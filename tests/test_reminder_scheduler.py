@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot import checkins, reminders
+from bot import attendance, checkins, reminders
 from bot.outcomes import Nudged, Refusal
 from bot.people import Caller
 from bot.rules.permissions import Actor, Why
@@ -186,6 +186,26 @@ async def test_no_reminder_when_turned_off(database_url: str, off_for: str) -> N
             assert reminded(slack) == [BOB]
             assert rows[ALICE, DAY].reminded_at is not None  # its turn came, and went
             assert rows[ALICE, DAY].remind_at is None
+
+
+async def test_no_reminder_to_someone_who_went_out_of_office_after_the_prompt(
+    database_url: str,
+) -> None:
+    """A prompt already went out; Alice then says she is away today: she is not chased."""
+    async with FakeSlack() as slack:
+        await berlin_standup(database_url, slack, [ALICE, BOB])
+        clock = Clock()
+        async with worker_for(database_url, slack, clock) as worker:
+            await sent_prompts(worker, clock, slack, 2)
+            caller = Caller.known(
+                (await prompt_rows(database_url))[ALICE, DAY].workspace_id,
+                Actor(ALICE, is_admin=False),
+            )
+            outcome = await attendance.away(worker.services, caller, [DAY.isoformat()])
+            assert type(outcome).__name__ == "AwayUpdated", outcome
+            for hour in (9, 10, 11, 12):
+                await tick_at(worker, clock, utc(DAY, hour, 30))
+        assert reminded(slack) == [BOB]
 
 
 async def test_turning_reminders_off_for_the_standup_later_stops_the_pending_ones(

@@ -32,9 +32,15 @@ __all__ = [
     "AwayCommand",
     "AwaySet",
     "AwayShow",
+    "Cleared",
+    "Merged",
     "ParseError",
+    "Range",
+    "clear_from",
     "describe_range",
     "is_away",
+    "mentioned_user",
+    "merge_period",
     "parse_ooo",
 ]
 
@@ -84,6 +90,8 @@ class ParseError:
 
 
 AwayCommand: TypeAlias = AwayShow | AwayClear | AwaySet
+Range: TypeAlias = tuple[date, date]
+"""An away period: first and last day, both included."""
 
 
 def _quote(token: str) -> str:
@@ -130,12 +138,8 @@ def _checked_range(
     return AwaySet(start, end, user_id)
 
 
-def parse_ooo(tokens: Sequence[str], today: date) -> AwayCommand | ParseError:
-    """Parse the words after ``/standup ooo`` into a command, or explain what is wrong.
-
-    ``today`` is the local date of the person whose away time is set. A range may start in
-    the past as long as it is not entirely over.
-    """
+def _split_mention(tokens: Sequence[str]) -> tuple[str | None, list[str]]:
+    """The user a leading mention names (or None), and the words after it."""
     words = [t.strip() for t in tokens if t.strip()]
     if words and words[0].startswith("<@") and not words[0].endswith(">"):
         # A mention whose label holds spaces ("<@U1|Ana Lopez>") arrives split; rejoin it.
@@ -143,11 +147,25 @@ def parse_ooo(tokens: Sequence[str], today: date) -> AwayCommand | ParseError:
             if word.endswith(">"):
                 words = [" ".join(words[: i + 1]), *words[i + 1 :]]
                 break
-    user_id: str | None = None
     if words and (mention := _MENTION.fullmatch(words[0])):
-        user_id = mention.group(1)
-        words = words[1:]
-    elif words and words[0].startswith(("@", "<@", "<#")):
+        return mention.group(1), words[1:]
+    return None, words
+
+
+def mentioned_user(tokens: Sequence[str]) -> str | None:
+    """The person a ``/standup ooo`` command is about when it starts with a mention (their
+    own calendar decides what "today" is, so it is needed before the dates are read)."""
+    return _split_mention(tokens)[0]
+
+
+def parse_ooo(tokens: Sequence[str], today: date) -> AwayCommand | ParseError:
+    """Parse the words after ``/standup ooo`` into a command, or explain what is wrong.
+
+    ``today`` is the local date of the person whose away time is set. A range may start in
+    the past as long as it is not entirely over.
+    """
+    user_id, words = _split_mention(tokens)
+    if user_id is None and words and words[0].startswith(("@", "<@", "<#")):
         return _error(
             f"{_quote(words[0])} is not a person Slack recognised: pick them from the @ list."
         )
@@ -208,3 +226,71 @@ def describe_range(start: date, end: date) -> str:
     days = (end - start).days + 1
     first = _day(start, with_year=start.year != end.year)
     return f"{first} – {_day(end, with_year=True)} ({days} days)"
+
+
+# --------------------------------------------------------------------------------------------
+# Combining a new period with those already set
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The one period that replaces ``absorbed`` (the periods the new one overlapped or
+    touched) once a new period is set; ``shortened`` when a day that was away no longer is."""
+
+    start: date
+    end: date
+    absorbed: tuple[Range, ...]
+    shortened: bool
+
+
+def merge_period(existing: Iterable[Range], start: date, end: date) -> Merged:
+    """Combine a new period with those already set, so a person never has overlapping ones.
+
+    Periods that overlap the new one or touch it (end the day before it starts, or start the
+    day after it ends) become a single period with it:
+
+    * one that contains the new start is read as a new return date: the combined period keeps
+      its start and ends where the new one ends, even if that is earlier ("ooo until ..."
+      while away, or the same start with another end, moves the return date);
+    * any other one is kept whole (merged): nothing already set is lost by extending.
+    """
+    day = timedelta(days=1)
+    periods = set(existing)
+    absorbed: set[Range] = set()
+    new_start, new_end = start, end
+    while more := {
+        r for r in periods - absorbed if r[0] <= new_end + day and r[1] + day >= new_start
+    }:
+        absorbed |= more  # until nothing more overlaps or touches the combined period
+        new_start = min([start, *(s for s, _ in absorbed)])
+        new_end = max([end, *(e for s, e in absorbed if s > start)])
+    shortened = any(e > new_end for _, e in absorbed)
+    return Merged(new_start, new_end, tuple(sorted(absorbed)), shortened)
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """What ``/standup ooo off`` does: periods removed, and one in progress cut to end
+    yesterday (``truncated``: (old range, new range)). Past periods stay as they were."""
+
+    removed: tuple[Range, ...]
+    truncated: tuple[tuple[Range, Range], ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.removed or self.truncated)
+
+
+def clear_from(existing: Iterable[Range], today: date) -> Cleared:
+    """Nobody is away from ``today`` on: later periods go, one in progress ends yesterday."""
+    removed: list[Range] = []
+    truncated: list[tuple[Range, Range]] = []
+    for start, end in sorted(existing):
+        if end < today:
+            continue
+        if start < today:
+            truncated.append(((start, end), (start, today - timedelta(days=1))))
+        else:
+            removed.append((start, end))
+    return Cleared(tuple(removed), tuple(truncated))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "AWAY_STATES",
     "STATES",
     "AnswerEntry",
     "Digest",
@@ -16,11 +17,14 @@ __all__ = [
     "build_digest",
     "is_blocker_question",
     "is_no_blocker",
+    "nobody_asked",
 ]
 
-STATES = ("pending", "sent", "answered", "skipped", "missed", "failed")
+STATES = ("pending", "sent", "answered", "skipped", "missed", "failed", "away", "holiday")
 _NOT_YET = frozenset({"pending", "sent"})
 _GAVE_UP = frozenset({"missed", "failed"})
+# Never asked, by design: out of office or on a public holiday. Never "didn't answer".
+AWAY_STATES = frozenset({"away", "holiday"})
 
 # Answers that mean "nothing is blocking me", compared after strip/casefold/whitespace collapse
 # and with trailing punctuation removed.
@@ -94,6 +98,8 @@ class Digest:
     blockers: list[tuple[str, str]]
     # Answered after the close: listed apart once the run is final, never as "didn't answer".
     late: list[str] = field(default_factory=list)
+    # Out of office or on a public holiday: not asked, so neither waited on nor missing.
+    away: list[str] = field(default_factory=list)
 
 
 def is_blocker_question(question: str) -> bool:
@@ -113,8 +119,8 @@ def build_digest(
     """Group participants for the summary and collect real blockers, in participant order.
 
     Before the close, people who have not answered yet are "waiting"; once the run is final
-    they count as having missed it. Missed/failed prompts always count as missed; unknown
-    states are left out.
+    they count as having missed it. Missed/failed prompts always count as missed; away and
+    holiday ones are "away" before and after the close; unknown states are left out.
     Blockers only come from participants whose state is "answered".
     Once final, an answer given after the close is "late" (its blockers still count).
     """
@@ -123,6 +129,7 @@ def build_digest(
     waiting: list[str] = []
     skipped: list[str] = []
     missed: list[str] = []
+    away: list[str] = []
     seen: set[str] = set()
     seen_order: list[str] = []
     for status in statuses:
@@ -138,6 +145,8 @@ def build_digest(
             (missed if final else waiting).append(status.user_id)
         elif status.state in _GAVE_UP:
             missed.append(status.user_id)
+        elif status.state in AWAY_STATES:
+            away.append(status.user_id)
 
     # If a user somehow has several entries, the latest one wins.
     by_user = {entry.user_id: entry for entry in entries}
@@ -158,4 +167,10 @@ def build_digest(
         missed=missed,
         blockers=blockers,
         late=late,
+        away=away,
     )
+
+
+def nobody_asked(states: list[str]) -> bool:
+    """A run in which everyone was away or on holiday (and so nobody was asked)."""
+    return bool(states) and all(state in AWAY_STATES for state in states)

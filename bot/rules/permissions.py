@@ -33,6 +33,7 @@ class Why(enum.StrEnum):
     WEBHOOK_GONE = "webhook_gone"
     WEBHOOK_LIMIT = "webhook_limit"
     WEBHOOKS_NEED_KEY = "webhooks_need_key"
+    NOT_ATTENDANCE_MANAGER = "not_attendance_manager"
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,23 @@ def can_remove_owner(owner_ids: Collection[str], removing: str, primary_owner: s
             Why.LAST_OWNER,
         )
     return ALLOW
+
+
+def can_set_attendance_for(
+    actor: Actor, person_user_id: str, owners_of_their_standups: Collection[str]
+) -> Decision:
+    """Out of office for someone: the person themselves, a workspace admin, or an owner of a
+    standup the person takes part in."""
+    if actor.user_id == person_user_id or actor.is_admin:
+        return ALLOW
+    if actor.user_id in owners_of_their_standups:
+        return ALLOW
+    return Decision(
+        False,
+        "Only a workspace admin or an owner of a standup they take part in can see or set "
+        "someone else's out of office.",
+        Why.NOT_ATTENDANCE_MANAGER,
+    )
 
 
 def listed_to_everyone(channel_private: bool | None) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.outcomes import Attendance
+from bot.views.attendance import home_blocks
 from bot.views.blockkit import (
     A_REMINDERS_TOGGLE,
     HOME_REMINDERS_BLOCK,
@@ -31,16 +33,21 @@ def reminders_section(reminders_off: bool) -> Block:
 
 
 def home_view(
-    items: list[StandupListItem] | None = None, *, reminders_off: bool | None = None
+    items: list[StandupListItem] | None = None,
+    attendance: Attendance | None = None,
+    *,
+    reminders_off: bool | None = None,
 ) -> dict[str, Any]:
-    """Your standups (if any), your reminder setting (when known), then what AsyncStand does
-    and the commands."""
+    """Your standups (if any), your reminder setting, your out of office and holiday
+    calendar (when known), then what AsyncStand does and the commands."""
     mine: list[Block] = []
     if items:
-        listing = standup_list_message(items)["blocks"][: MODAL_MAX_BLOCKS - 12]
+        listing = standup_list_message(items)["blocks"][: MODAL_MAX_BLOCKS - 16]
         mine = [section(md("*Your standups*")), *listing, {"type": "divider"}]
     if reminders_off is not None:
         mine += [reminders_section(reminders_off), {"type": "divider"}]
+    if attendance is not None:
+        mine += [*home_blocks(attendance), {"type": "divider"}]
     help_blocks = help_message()["blocks"]
     return {
         "type": "home",

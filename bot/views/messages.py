@@ -92,6 +92,13 @@ HELP_COMMANDS = (
     ("/standup remind <name>", "nudge everyone who hasn't answered today's round yet, now."),
     ("/standup reminders [on|off]", "see, or turn on or off, the reminders you get yourself."),
     ("/standup delete <name>", "remove a standup and its schedule once the team is done."),
+    (
+        "/standup ooo YYYY-MM-DD [YYYY-MM-DD]",
+        "out of office, both days included (`until YYYY-MM-DD`, `off`, or alone to see it); "
+        "owners and admins may put @someone first.",
+    ),
+    ("/standup holidays [CODE|off]", "follow your own country's public holidays, e.g. IN-KA."),
+    ("/standup skip <name> [YYYY-MM-DD]", "call off today's run (or a date) for everyone."),
     ("/standup settings creators admins|everyone", "admins: who may create standups."),
     ("/standup help", "show this message."),
 )
@@ -267,8 +274,12 @@ def answer_reply(
 def summary_message(
     *, standup_name: str, local_date: str, digest: Digest, final: bool, total: int
 ) -> Message:
-    """The channel post that heads the thread: progress while open, blockers first once closed."""
+    """The channel post that heads the thread: progress while open, blockers first once closed.
+
+    `total` counts every participant of the run; those away (out of office, on holiday) were
+    not asked, so they are listed apart and left out of "answered (n/total)"."""
     name = display_name(standup_name)
+    total -= len(digest.away)
     blocks: list[Block] = [header(f"{name} — {local_date}")]
 
     def group(title: str, user_ids: list[str]) -> None:
@@ -294,6 +305,7 @@ def summary_message(
         group(f"Answered late ({len(digest.late)})", digest.late)
         group("Skipped", digest.skipped)
         group("Didn't answer", digest.missed)
+        group("Away", digest.away)
         blocks.append(context(md("Standup closed")))
     else:
         if digest.answered:
@@ -302,6 +314,7 @@ def summary_message(
             blocks.append(section(md("*{}*: nobody yet", answered_title)))
         group("Waiting on", digest.waiting)
         group("Skipped", digest.skipped)
+        group("Away", digest.away)
         blocks.append(context(md("Answers are in the thread 🧵")))
 
     answered = len(digest.answered) + len(digest.late)

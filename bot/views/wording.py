@@ -39,6 +39,10 @@ REFUSALS: dict[Why, str] = {
     Why.CHECKIN_CLOSED: "This standup has closed; answers are no longer collected.",
     Why.NOTHING_TO_SKIP: "Nothing to skip: this check-in was already answered or has closed.",
     Why.NAME_TAKEN: "A standup with this name already exists.",
+    Why.NOT_ATTENDANCE_MANAGER: (
+        "Only a workspace admin or an owner of a standup they take part in can see or set "
+        "someone else's out of office."
+    ),
     Why.STANDUP_LIMIT: (
         "A workspace can have at most {limit} standups (MAX_STANDUPS_PER_WORKSPACE); "
         "delete one or ask your operator to raise the limit."
@@ -158,6 +162,9 @@ def _change_line(change: Change, with_standup: bool) -> Mrkdwn:
         else md("")
     )
     where = md(" _{}_", change.standup_name) if with_standup and change.standup_name else md("")
+    person = change.after.get("person")  # a person's own setting (out of office, holidays)
+    if isinstance(person, str):
+        where = md(" for {}{}", mention(person), where)
     return md("• {} — {} *{}*{}{}", slack_date(change.at), who, change.action, where, detail)
 
 

@@ -11,11 +11,22 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 
-from bot import reminders, standups, workspaces
-from bot.outcomes import Refusal
+from bot import attendance, reminders, standups, workspaces
+from bot.outcomes import (
+    AwayCleared,
+    AwayStatus,
+    AwayUpdated,
+    DaySkipped,
+    Invalid,
+    NoRunThatDay,
+    Refusal,
+)
 from bot.people import Caller
+from bot.rules.attendance import parse_skip
+from bot.rules.away import ParseError
 from bot.rules.permissions import Why
 from bot.slack.gateway import error_code
+from bot.views import attendance as attendance_views
 from bot.views import wording
 from bot.views.blockkit import A_DELETE_CANCEL, A_DELETE_CONFIRM, Message
 from bot.views.messages import (
@@ -41,6 +52,7 @@ NEEDS_NAME = {
     "resume": "resume <name>",
     "owners": "owners <name> add|remove @user",
     "remind": "remind <name>",
+    "skip": "skip <name> [YYYY-MM-DD]",
 }
 
 Reply = Message | None
@@ -169,6 +181,52 @@ async def _edit(args: AsyncArgs, caller: Caller, name: str) -> Reply:
     return None
 
 
+async def _ooo(args: AsyncArgs, caller: Caller, argument: str) -> Reply:
+    outcome = await attendance.away(
+        services_of(args.context), caller, argument.split(), client=args.client
+    )
+    if isinstance(outcome, Refusal):
+        return wording.refusal_message(outcome)
+    if isinstance(outcome, Invalid):
+        return attendance_views.invalid(outcome)
+    if isinstance(outcome, AwayStatus):
+        return attendance_views.away_status(outcome)
+    if isinstance(outcome, AwayCleared):
+        return attendance_views.away_cleared(outcome)
+    assert isinstance(outcome, AwayUpdated)
+    if not outcome.yourself and outcome.changed:
+        await attendance.tell(
+            args.client,
+            outcome.user_id,
+            attendance_views.away_set_for_you(outcome, caller.user_id),
+        )
+    return attendance_views.away_updated(outcome)
+
+
+async def _holidays(args: AsyncArgs, caller: Caller, argument: str) -> Reply:
+    outcome = await attendance.holiday_calendar(services_of(args.context), caller, argument)
+    if isinstance(outcome, Invalid):
+        return attendance_views.invalid(outcome)
+    return attendance_views.holiday_calendars(outcome)
+
+
+async def _skip(args: AsyncArgs, caller: Caller, argument: str) -> Reply:
+    wanted = parse_skip(argument)
+    if isinstance(wanted, ParseError):
+        return attendance_views.invalid(Invalid(wanted.message))
+    outcome = await attendance.skip_day(
+        services_of(args.context), caller, wanted.name, wanted.day, client=args.client
+    )
+    if isinstance(outcome, Refusal):
+        return wording.refusal_message(outcome)
+    if isinstance(outcome, Invalid):
+        return attendance_views.invalid(outcome)
+    if isinstance(outcome, NoRunThatDay):
+        return attendance_views.no_run_that_day(outcome)
+    assert isinstance(outcome, DaySkipped)
+    return attendance_views.day_skipped(outcome)
+
+
 async def _open_modal(args: AsyncArgs, view: dict[str, Any], failure: str) -> None:
     try:
         await args.client.views_open(trigger_id=args.body["trigger_id"], view=view)
@@ -210,6 +268,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "edit": _edit,
     "remind": _remind,
     "reminders": _reminders,
+    "ooo": _ooo,
+    "holidays": _holidays,
+    "skip": _skip,
 }
 
 

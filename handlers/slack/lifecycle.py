@@ -12,7 +12,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import events, reminders, standups, workspaces
+from bot import attendance, events, reminders, standups, workspaces
 from bot.slack.gateway import error_code
 from bot.views.home import home_view
 from bot.views.messages import list_items
@@ -65,12 +65,13 @@ async def on_home_opened(args: AsyncArgs) -> None:
 
 
 async def publish_home(context: AsyncBoltContext, client: AsyncWebClient, user_id: str) -> None:
-    """(Re)draw a person's App Home: their standups and their own reminder setting."""
+    """(Re)draw a person's App Home: their standups, reminder setting and attendance."""
     services = services_of(context)
     caller = await caller_of(context, client, user_id)
     mine = await standups.overview(services, caller, mine=True)
     own = await reminders.own_reminders(services, caller, off=None)
-    view = home_view(list_items(mine), reminders_off=own.off)
+    settings = await attendance.my_attendance(services, caller)
+    view = home_view(list_items(mine), settings, reminders_off=own.off)
     try:
         await client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:
