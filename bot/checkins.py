@@ -7,6 +7,7 @@ a prompt of the requesting workspace that belongs to the requesting user.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -16,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import runs, webhooks
 from bot.outcomes import Refusal
 from bot.rules.permissions import Why
-from bot.rules.validation import clean_text, validate_answers
+from bot.rules.questions import Question, from_json, mood_of, validate_answers
+from bot.rules.validation import clean_text
 from bot.runtime import Services
 from storage import participation, prompts
 from storage import runs as run_rows
@@ -46,7 +48,7 @@ class AnswerForm:
 
     prompt_id: int
     standup_name: str
-    questions: list[str]
+    questions: list[Question]
     existing: dict[int, str]
     max_length: int
 
@@ -110,26 +112,31 @@ async def answer_form(services: Services, ref: PromptRef) -> AnswerForm | Refusa
     return AnswerForm(
         view.prompt.id,
         view.standup.name,
-        list(view.run.questions),
+        from_json(view.run.questions),
         existing,
         services.settings.max_answer_length,
     )
 
 
 async def answer(
-    services: Services, ref: PromptRef, answers: list[str]
+    services: Services, ref: PromptRef, answers: Sequence[str | None]
 ) -> Answered | AnswerErrors | Refusal:
     """Store (or update) a person's answers to their prompt, in one transaction; after the
-    run closed (until the standup's next run starts) a first answer is marked late."""
+    run closed (until the standup's next run starts) a first answer is marked late.
+
+    ``answers`` are by question position, None where nothing was entered or picked; each is
+    checked against its question's type (the run's questions, as they were when it started).
+    """
     async with services.db.session() as session:
         view = await _own_prompt(session, ref)
         if isinstance(view, Refusal):
             return view
-        # Answers for as many questions as the run asked, whatever the form sent.
+        questions = from_json(view.run.questions)
         # Cleaned here, whoever read the form: NUL and the like never reach the database.
-        wanted = [clean_text(a).strip() for a in answers[: len(view.run.questions)]]
-        wanted += [""] * (len(view.run.questions) - len(wanted))
-        errors = validate_answers(wanted, services.settings.max_answer_length)
+        raws = [None if a is None else clean_text(a) for a in answers]
+        wanted, errors = validate_answers(
+            questions, raws, max_length=services.settings.max_answer_length
+        )
         if errors:
             return AnswerErrors(errors)
         window = await _answer_window(session, ref.workspace_id, view)
@@ -137,11 +144,25 @@ async def answer(
             return Refusal(Why.CHECKIN_CLOSED)
         now = services.clock()
         edited = await prompts.save_answers(
-            session, ref.workspace_id, view, wanted, now, late=window == "late"
+            session,
+            ref.workspace_id,
+            view,
+            wanted,
+            now,
+            question_texts=[q.text for q in questions],
+            late=window == "late",
         )
-        if window == "late" and not edited:  # the run's records say missed: now late
-            await participation.answered_late(
-                session, ref.workspace_id, view.run.id, view.member.id, now
+        if window == "late":  # the run's records were written at the close: keep them true
+            if not edited:  # they said missed: now late
+                await participation.answered_late(
+                    session, ref.workspace_id, view.run.id, view.member.id, now
+                )
+            await participation.set_mood(
+                session,
+                ref.workspace_id,
+                view.run.id,
+                view.member.id,
+                mood_of(questions, wanted),
             )
         await run_rows.request_summary(session, ref.workspace_id, view.run.id, now)
         # Outgoing webhooks (issue 11): the event enters the outbox with the answers.

@@ -22,6 +22,7 @@ from bot.outcomes import Overview
 from bot.people import Caller
 from bot.planning import next_run_of
 from bot.rules.permissions import Actor, can_manage, can_see
+from bot.rules.questions import display_answer, from_json
 from bot.rules.websec import decode_cursor, encode_cursor
 from bot.runtime import Services
 from storage import members, run_history
@@ -326,6 +327,16 @@ def _today_zone(standup: Standup, viewer_tz: str | None) -> ZoneInfo:
 def _run_view(
     run: Run, checkins: list[tuple[Prompt, Member]], answers: dict[int, list[Answer]]
 ) -> RunView:
+    questions = from_json(run.questions)
+
+    def shown(answer: Answer) -> AnswerView:
+        """An answer as its question's type reads best (a mood as "4/5 🙂")."""
+        position = answer.position
+        body = answer.body
+        if 0 <= position < len(questions):
+            body = display_answer(questions[position], body)
+        return AnswerView(answer.question, body, answer.edited_at is not None)
+
     views = []
     for prompt, member in checkins:
         given = answers.get(prompt.id, [])
@@ -339,7 +350,7 @@ def _run_view(
                 due_at=prompt.due_at,
                 answered_at=prompt.answered_at,
                 late=prompt.late,
-                answers=[AnswerView(a.question, a.body, a.edited_at is not None) for a in given],
+                answers=[shown(a) for a in given],
             )
         )
     return RunView(
@@ -347,7 +358,7 @@ def _run_view(
         local_date=run.local_date,
         open=run.state == RunState.OPEN,
         close_at=run.close_at,
-        questions=list(run.questions),
+        questions=[q.text for q in questions],
         checkins=views,
     )
 

@@ -22,6 +22,7 @@ from bot import runs
 from bot.metrics import Metrics
 from bot.rules import attendance
 from bot.rules.away import Range, is_away
+from bot.rules.questions import texts_of
 from bot.rules.reminders import prompt_reminder_at
 from bot.runtime import Services
 from bot.slack import recovery
@@ -243,7 +244,7 @@ class Delivery:
         message = prompt_message(
             prompt_id=prompt_id,
             standup_name=view.standup.name,
-            questions=list(view.run.questions),
+            questions=texts_of(view.run.questions),
             state="pending",
             local_date=view.run.local_date.isoformat(),
         )

@@ -19,6 +19,7 @@ from bot.people import Caller
 from bot.planning import next_run_of
 from bot.rules import reports, schedule
 from bot.rules.permissions import Actor, Why, can_see
+from bot.rules.questions import Question, from_json
 from bot.rules.schedule import ScheduleDraft
 from bot.rules.timemath import mask_to_weekdays
 from bot.runtime import Services
@@ -36,7 +37,7 @@ class StandupDetail:
     standup_id: int
     name: str
     channel_id: str
-    questions: list[str]
+    questions: list[Question]
     participant_ids: list[str]
     owner_ids: list[str]
     participant_source: str
@@ -58,7 +59,7 @@ class RunSummary:
     standup_id: int
     local_date: dt.date
     state: str
-    questions: list[str]
+    questions: list[Question]
     channel_id: str
     close_at: dt.datetime
     closed_at: dt.datetime | None
@@ -155,7 +156,7 @@ async def standup_detail(
         standup_id=standup.id,
         name=standup.name,
         channel_id=standup.channel_id,
-        questions=list(standup.questions),
+        questions=from_json(standup.questions),
         participant_ids=[m.slack_user_id for m in people],
         owner_ids=sorted(seen.owners),
         participant_source=str(standup.participant_source),
@@ -187,7 +188,7 @@ def _summary(row: records.RunRow) -> RunSummary:
         standup_id=run.standup_id,
         local_date=run.local_date,
         state=str(run.state),
-        questions=list(run.questions),
+        questions=from_json(run.questions),
         channel_id=run.channel_id,
         close_at=run.close_at,
         closed_at=run.closed_at,

@@ -16,6 +16,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import webhooks
 from bot.metrics import Metrics
 from bot.rules.digest import AnswerEntry, ParticipantStatus, build_digest, nobody_asked
+from bot.rules.questions import (
+    blocker_text,
+    display_answer,
+    from_json,
+    mood_position,
+    texts_of,
+)
 from bot.runtime import Services
 from bot.slack import recovery
 from bot.slack.gateway import error_code
@@ -41,14 +48,19 @@ async def render_summary(services: Services, workspace_id: int, run: Run) -> Mes
     async with services.db.session() as session:
         views = await prompts.run_prompt_views(session, workspace_id, run.id)
         answers = await prompts.run_answers(session, workspace_id, run.id)
+    questions = from_json(run.questions)
     user_of_prompt = {v.prompt.id: v.member.slack_user_id for v in views}
-    by_prompt: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    by_prompt: dict[int, list[str]] = defaultdict(lambda: [""] * len(questions))
     for answer in answers:
-        by_prompt[answer.prompt_id].append((answer.question, answer.body))
+        if 0 <= answer.position < len(questions):
+            by_prompt[answer.prompt_id][answer.position] = answer.body
     statuses = [
         ParticipantStatus(v.member.slack_user_id, v.prompt.state, late=v.prompt.late) for v in views
     ]
-    entries = [AnswerEntry(user_of_prompt[pid], qa) for pid, qa in by_prompt.items()]
+    entries = [
+        AnswerEntry(user_of_prompt[pid], blocker_text(questions, bodies))
+        for pid, bodies in by_prompt.items()
+    ]
     final = run.state == RunState.CLOSED
     digest = build_digest(statuses, entries, final=final)
     standup_name = views[0].standup.name if views else ""
@@ -155,10 +167,17 @@ async def _post_or_update_reply(
 ) -> str:
     async with services.db.session() as session:
         answers = await prompts.prompt_answers(session, workspace_id, view.prompt.id)
+    questions = from_json(view.run.questions)
     message = answer_reply(
         user_id=view.member.slack_user_id,
         questions=[a.question for a in answers],
-        answers=[a.body for a in answers],
+        # Each as its type reads best: a mood as "4/5 🙂", an empty optional answer as "—".
+        answers=[
+            display_answer(questions[a.position], a.body)
+            if 0 <= a.position < len(questions)
+            else a.body
+            for a in answers
+        ],
         edited=any(a.edited_at is not None for a in answers),
         late=view.prompt.late,
     )
@@ -205,7 +224,7 @@ async def update_prompt_message(
     message = prompt_message(
         prompt_id=view.prompt.id,
         standup_name=view.standup.name,
-        questions=list(view.run.questions),
+        questions=texts_of(view.run.questions),
         state=state,
         local_date=view.run.local_date.isoformat(),
     )
@@ -218,6 +237,11 @@ async def update_prompt_message(
         )
     except SlackApiError as exc:
         log.warning("prompt_update_failed", prompt_id=view.prompt.id, error=error_code(exc))
+
+
+def _mood_position(run: Run | None) -> int | None:
+    """Where the run's mood question is, if it has one (its answers become report moods)."""
+    return None if run is None else mood_position(from_json(run.questions))
 
 
 async def close_due(services: Services, metrics: Metrics) -> int:
@@ -233,7 +257,10 @@ async def close_due(services: Services, metrics: Metrics) -> int:
             if not await runs.claim_run_close(session, workspace_id, run_id, now):
                 continue
             await prompts.close_unsent(session, workspace_id, run_id)
-            await participation.record_run(session, workspace_id, run_id, now)
+            run = await runs.get_run(session, workspace_id, run_id)
+            await participation.record_run(
+                session, workspace_id, run_id, now, mood_position=_mood_position(run)
+            )
             await reminder_rows.drop_run_reminders(session, workspace_id, run_id)
             views = await prompts.run_prompt_views(session, workspace_id, run_id)
             late_possible = bool(views) and not await runs.next_run_started(

@@ -51,6 +51,7 @@ from bot.rules.permissions import (
     can_remove_owner,
     can_see,
 )
+from bot.rules.questions import lines_of, to_json
 from bot.rules.timemath import (
     describe_weekdays,
     is_valid_timezone,
@@ -63,6 +64,7 @@ from bot.rules.validation import (
     StandupDraft,
     clean_draft,
     name_key,
+    questions_of,
     validate_draft,
 )
 from bot.runtime import Services
@@ -84,7 +86,7 @@ def snapshot(standup: Standup, participants: list[str] | None = None) -> dict[st
     values: dict[str, Any] = {
         "name": standup.name,
         "channel": standup.channel_id,
-        "questions": list(standup.questions),
+        "questions": lines_of(standup.questions),
         "days": describe_weekdays(mask_to_weekdays(standup.weekday_mask)),
         "time": standup.local_time,
         "time_zone": standup.fixed_tz or "each participant's own",
@@ -134,7 +136,7 @@ def _config(draft: StandupDraft, default_window: dt.timedelta) -> dict[str, Any]
         "name": draft.name,
         "name_key": name_key(draft.name),
         "channel_id": draft.channel_id,
-        "questions": list(draft.questions),
+        "questions": to_json(questions_of(draft)),
         "weekday_mask": weekdays_to_mask(draft.weekdays),
         "local_time": draft.local_time,
         "tz_mode": TzMode(draft.tz_mode),
@@ -310,7 +312,7 @@ async def edit_form(services: Services, caller: Caller, name: str | int) -> Edit
         standup_id=standup.id,
         name=standup.name,
         channel_id=standup.channel_id,
-        questions=list(standup.questions),
+        questions=lines_of(standup.questions),
         participant_ids=[m.slack_user_id for m in people],
         weekdays=schedule.weekdays_of(cadence, mask_to_weekdays(standup.weekday_mask)),
         local_time=standup.local_time,

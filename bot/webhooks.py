@@ -44,6 +44,7 @@ from bot.net import NonPublicAddressError, PublicOnlyResolver, check_public_http
 from bot.outcomes import FieldErrors, Refusal, refused
 from bot.people import Caller
 from bot.rules.permissions import Actor, Why, can_manage
+from bot.rules.questions import from_json
 from bot.rules.signing import (
     WebhookEvent,
     gives_up,
@@ -490,8 +491,8 @@ async def answer_saved(
         "run": {"id": view.run.id, "date": view.run.local_date.isoformat()},
         "user": view.member.slack_user_id,
         "answers": [
-            {"question": question, "answer": answer}
-            for question, answer in zip(view.run.questions, answers, strict=False)
+            {"question": question.text, "type": question.type.value, "answer": answer}
+            for question, answer in zip(from_json(view.run.questions), answers, strict=False)
         ],
     }
     event = WebhookEvent.ANSWER_UPDATED if edited else WebhookEvent.ANSWER_SUBMITTED

@@ -234,7 +234,8 @@ class Standup(Base):
     name: Mapped[str] = mapped_column(String(80))
     name_key: Mapped[str] = mapped_column(String(80))
     channel_id: Mapped[str] = mapped_column(String(32))
-    questions: Mapped[list[str]] = mapped_column(JSON)
+    # Typed questions as JSON objects; read them with bot.rules.questions.from_json.
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     weekday_mask: Mapped[int] = mapped_column(Integer)
     local_time: Mapped[str] = mapped_column(String(5))
     tz_mode: Mapped[TzMode] = mapped_column(EnumText(TzMode, 16), default=TzMode.PARTICIPANT)
@@ -302,7 +303,8 @@ class Run(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     standup_id: Mapped[int] = mapped_column(Id)
     local_date: Mapped[dt.date] = mapped_column(Date)
-    questions: Mapped[list[str]] = mapped_column(JSON)
+    # The standup's questions when the run was made: answers keep the meaning they were given.
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     channel_id: Mapped[str] = mapped_column(String(32))
     state: Mapped[RunState] = mapped_column(EnumText(RunState, 16), default=RunState.OPEN)
     summary_ts: Mapped[str | None] = mapped_column(String(32))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, literal, select, update
+from sqlalchemy import ColumnElement, Integer, and_, case, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import upsert
-from storage.models import Outcome, Participation, Prompt, PromptState, Run
+from storage.models import Answer, Outcome, Participation, Prompt, PromptState, Run
 
 # A prompt's state when its run closes, as an outcome (anything never answered: missed).
 _OUTCOME_OF_STATE = {
@@ -20,10 +20,33 @@ _OUTCOME_OF_STATE = {
 }
 
 
+def _mood_of_answer(mood_position: int | None) -> ColumnElement[int | None]:
+    """The prompt's answer at the mood question's position as 1–5 (NULL when there is no mood
+    question or no such answer); read with CASE, so no text is ever cast."""
+    if mood_position is None:
+        return null().cast(Integer)
+    body = (
+        select(Answer.body)
+        .where(
+            Answer.workspace_id == Prompt.workspace_id,
+            Answer.prompt_id == Prompt.id,
+            Answer.position == mood_position,
+        )
+        .scalar_subquery()
+    )
+    return case(*((body == str(level), level) for level in range(1, 6)), else_=null())
+
+
 async def record_run(
-    session: AsyncSession, workspace_id: int, run_id: int, now: dt.datetime
+    session: AsyncSession,
+    workspace_id: int,
+    run_id: int,
+    now: dt.datetime,
+    *,
+    mood_position: int | None = None,
 ) -> None:
-    """Write the records of a run that just closed, in one statement (idempotent)."""
+    """Write the records of a run that just closed, in one statement (idempotent); with the
+    answer to the run's mood question (at ``mood_position``) when it has one."""
     outcome = case(
         (Prompt.late.is_(True), Outcome.LATE.value),
         *(
@@ -42,6 +65,7 @@ async def record_run(
             outcome,
             Prompt.due_at,
             Prompt.answered_at,
+            _mood_of_answer(mood_position),
             literal(now, type_=Participation.recorded_at.type),
         )
         .join(Run, and_(Run.id == Prompt.run_id, Run.workspace_id == Prompt.workspace_id))
@@ -56,6 +80,7 @@ async def record_run(
         "outcome",
         "due_at",
         "answered_at",
+        "mood",
         "recorded_at",
     ]
     stmt = upsert(session, Participation).from_select(columns, rows)
@@ -74,6 +99,21 @@ async def answered_late(
             Participation.member_id == member_id,
         )
         .values(outcome=Outcome.LATE, answered_at=at)
+    )
+
+
+async def set_mood(
+    session: AsyncSession, workspace_id: int, run_id: int, member_id: int, mood: int | None
+) -> None:
+    """An answer given or edited after the close keeps the record's mood in step with it."""
+    await session.execute(
+        update(Participation)
+        .where(
+            Participation.workspace_id == workspace_id,
+            Participation.run_id == run_id,
+            Participation.member_id == member_id,
+        )
+        .values(mood=mood)
     )
 
 

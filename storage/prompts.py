@@ -322,12 +322,12 @@ async def save_answers(
     answers: list[str],
     now: dt.datetime,
     *,
+    question_texts: Sequence[str],
     late: bool = False,
 ) -> bool:
     """Store or update all answers of one prompt; True if this was an edit. `late`: the run
     has closed, so a first answer is marked late (an edit keeps what the first answer was)."""
     existing = {a.position: a for a in await prompt_answers(session, workspace_id, view.prompt.id)}
-    questions = list(view.run.questions)
     edited = bool(existing)
     for position, body in enumerate(answers):
         row = existing.get(position)
@@ -338,7 +338,7 @@ async def save_answers(
                     prompt_id=view.prompt.id,
                     member_id=view.member.id,
                     position=position,
-                    question=questions[position],
+                    question=question_texts[position],
                     body=body,
                     submitted_at=now,
                 )

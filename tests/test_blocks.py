@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.rules.digest import Digest
+from bot.rules.questions import Question, QuestionType
 from bot.rules.validation import DEFAULT_QUESTIONS
 from bot.views import blockkit, modals
 from bot.views import messages as message_views
@@ -234,7 +235,8 @@ def test_create_modal_shape() -> None:
     questions = fields[blockkit.B_QUESTIONS]
     assert questions["element"]["multiline"] is True
     assert questions["element"]["initial_value"] == "\n".join(DEFAULT_QUESTIONS)
-    assert questions["hint"]["text"] == "One question per line, up to 10."
+    assert questions["hint"]["text"].startswith("One question per line, up to 10. End a line")
+    assert "[blocker]" in questions["hint"]["text"]
 
     participants = fields[blockkit.B_PARTICIPANTS]["element"]
     assert participants["type"] == "multi_users_select"
@@ -360,7 +362,9 @@ def test_prompt_with_long_escaped_questions_stays_in_limits() -> None:
 
 
 def test_answer_modal_shape() -> None:
-    view = modals.answer_modal(prompt_id=99, standup_name="Daily", questions=["One?", "Two?"])
+    view = modals.answer_modal(
+        prompt_id=99, standup_name="Daily", questions=[Question("One?"), Question("Two?")]
+    )
     assert_valid_view(view)
     assert view["callback_id"] == blockkit.ANSWER_CALLBACK
     assert view["private_metadata"] == "99"
@@ -381,7 +385,10 @@ def test_answer_modal_shape() -> None:
 
 def test_answer_modal_prefills_when_editing() -> None:
     view = modals.answer_modal(
-        prompt_id=1, standup_name="Daily", questions=["A", "B"], existing={1: "done & dusted"}
+        prompt_id=1,
+        standup_name="Daily",
+        questions=[Question("A"), Question("B")],
+        existing={1: "done & dusted"},
     )
     assert_valid_view(view)
     assert view["submit"]["text"] == "Update"
@@ -393,7 +400,7 @@ def test_answer_modal_prefills_when_editing() -> None:
 
 def test_answer_modal_title_and_labels_are_truncated_but_not_escaped() -> None:
     name = "Platform & <Infra> weekly sync for everyone"
-    view = modals.answer_modal(prompt_id=1, standup_name=name, questions=["Q" * 2500])
+    view = modals.answer_modal(prompt_id=1, standup_name=name, questions=[Question("Q" * 2500)])
     assert_valid_view(view)
     title = view["title"]["text"]
     assert len(title) == 24
@@ -683,3 +690,24 @@ def test_evil_text_never_reaches_any_output_unescaped() -> None:
         assert_valid_message(message)  # includes the raw-control-sequence check
         assert "<!channel>" not in message["text"]
         assert all("<!channel>" not in t for t in mrkdwn_texts(message["blocks"]))
+
+
+def test_answer_modal_of_every_type_at_its_limits_is_valid() -> None:
+    options = tuple(f"{i:02d} " + "o" * 72 for i in range(25))  # 25 options of 75 characters
+    questions = [
+        Question("T" * 300),
+        Question("Optional?", QuestionType.OPTIONAL),
+        Question("Pick?", QuestionType.CHOICE, options),
+        Question("How many?", QuestionType.NUMBER),
+        Question("Mood?", QuestionType.MOOD),
+    ] * 4  # 20 questions, the most a standup may have
+    existing = {2: options[-1], 3: "-2.5", 4: "5", 1: ""}
+    view = modals.answer_modal(
+        prompt_id=1, standup_name="Daily", questions=questions, existing=existing
+    )
+    assert_valid_view(view)
+    fields = inputs(view)
+    assert fields["q2"]["element"]["initial_option"]["value"] == options[-1]
+    assert fields["q3"]["element"]["initial_value"] == "-2.5"
+    assert fields["q4"]["element"]["initial_option"]["text"]["text"] == "5 😄 great"
+    assert fields["q1"]["optional"] is True and "initial_value" not in fields["q1"]["element"]

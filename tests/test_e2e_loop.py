@@ -75,7 +75,7 @@ async def _drive_loop(app: RunningApp, slack: FakeSlack, database_url: str) -> N
         create_form_values(
             name=name,
             channel=CHANNEL,
-            questions=["What did you do?", "What's next?", "Any blockers?"],
+            questions=["What did you do?", "What's next?", "Any blockers? [blocker]"],
             participants=[ALICE, BOB, CAROL],
             days=list(range(7)),
             time=local,

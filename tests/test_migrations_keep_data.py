@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -130,3 +131,38 @@ async def test_upgrading_keeps_every_row_and_records_closed_runs(db: Database) -
     }
     assert {r.run_id for r in records} == {1}  # the open run gets its records when it closes
     assert states[6] == "sent"
+
+
+async def test_questions_become_typed_with_the_wording_rule_applied_once(db: Database) -> None:
+    """0010: every stored question list (standups and runs' copies) becomes typed questions;
+    the first whose wording contains "block" is the blocker question, and later wording no
+    longer matters. Down again keeps the texts."""
+    await migrate(db.engine, "0009")
+    await _seed_at_0004(db)
+    legacy = '["Yesterday?", "Anything BLOCKING you?", "Blocked on reviews?"]'
+    async with db.session() as session:
+        await session.execute(text("UPDATE standup SET questions = :q"), {"q": legacy})
+        await session.execute(text("UPDATE run SET questions = :q WHERE id = 1"), {"q": legacy})
+    await migrate(db.engine, "0010")
+    async with db.session() as session:
+        standup = (await session.execute(select(Standup.questions))).scalar_one()
+        runs: dict[int, list[Any]] = dict(
+            (await session.execute(select(Run.id, Run.questions))).all()
+        )
+
+    def typed(text_: str, blocker: bool) -> dict[str, object]:
+        return {"text": text_, "type": "text", "options": [], "is_blocker": blocker}
+
+    expected = [
+        typed("Yesterday?", False),
+        typed("Anything BLOCKING you?", True),
+        typed("Blocked on reviews?", False),
+    ]
+    assert standup == expected and runs[1] == expected
+    assert runs[2] == [typed("Yesterday?", False)]
+
+    await migrate(db.engine, "0010", down=False)  # again: nothing changes
+    await migrate(db.engine, "0009", down=True)
+    async with db.session() as session:
+        standup = (await session.execute(select(Standup.questions))).scalar_one()
+    assert standup == ["Yesterday?", "Anything BLOCKING you?", "Blocked on reviews?"]

@@ -293,11 +293,14 @@ def test_from_json_legacy_strings_marks_the_first_block_question() -> None:
 
 
 def test_legacy_defaults_migrate_to_an_editable_form() -> None:
-    migrated = from_json(list(DEFAULT_QUESTIONS))
+    legacy = ["What did you do yesterday?", "What will you do today?", "Anything blocking you?"]
+    migrated = from_json(legacy)
     assert format_question_lines(migrated) == (
         "What did you do yesterday?\nWhat will you do today?\nAnything blocking you? [blocker]"
     )
     assert parse_ok(format_question_lines(migrated)) == migrated
+    # New standups start from these very lines.
+    assert format_question_lines(migrated).splitlines() == list(DEFAULT_QUESTIONS)
 
 
 def test_from_json_fills_defaults() -> None:
@@ -340,7 +343,7 @@ def test_text_answers() -> None:
     assert validate_answer(TEXT_Q, "x" * MAX_ANSWER_LEN) == ("x" * MAX_ANSWER_LEN, None)
     for empty in (None, "", "  \n ", "\x00"):
         value, error = validate_answer(TEXT_Q, empty)
-        assert value is None and error == "Please answer this question."
+        assert value is None and error == "Please answer this question (a dash is fine)."
     value, error = validate_answer(TEXT_Q, "x" * (MAX_ANSWER_LEN + 1))
     assert value is None and error is not None and "3000 characters (it has 3001)" in error
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.rules.questions import texts_of
 from storage.models import Answer, Prompt, Run, Standup, StandupOwner, Workspace
 from tests.harness import (
     Clock,
@@ -284,7 +285,11 @@ async def test_non_owner_cannot_use_the_delete_button_or_submit_an_edit(env: Run
     assert result["response_action"] == "errors"
     assert "Only the owners of Daily" in result["errors"]["name"]
     after = await standup_named(app, "Daily")
-    assert after.id == standup.id and after.questions == QUESTIONS and after.local_time == "09:30"
+    assert (
+        after.id == standup.id
+        and texts_of(after.questions) == QUESTIONS
+        and after.local_time == "09:30"
+    )
 
 
 async def test_co_owner_can_manage_until_removed(env: RunningApp) -> None:
@@ -337,7 +342,7 @@ async def test_workspace_admin_who_is_not_an_owner_can_manage(env: RunningApp, a
     assert edit_view["callback_id"] == "standup_edit"
     result = await submit(app, admin, edit_view, form(questions=["Only one?"]))
     assert result == {}
-    assert (await standup_named(app, "Daily")).questions == ["Only one?"]
+    assert texts_of((await standup_named(app, "Daily")).questions) == ["Only one?"]
     confirm = await reply(app, admin, "delete Daily")
     value = find_action(confirm["blocks"], "standup_delete_confirm")["value"]
     assert value == str(standup.id)
@@ -452,7 +457,7 @@ async def test_edit_changes_questions_participants_and_time(env: RunningApp) -> 
     assert await submit(app, ALICE, view, values) == {}
     after = await standup_named(app, "Daily sync")
     assert after.id == standup.id
-    assert (after.questions, after.local_time, after.weekday_mask) == (
+    assert (texts_of(after.questions), after.local_time, after.weekday_mask) == (
         ["New question?"],
         "08:45",
         0b1010,

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.rules.questions import texts_of
 from storage import members as members_db
 from storage import prompts as prompts_db
 from storage import runs as runs_db
@@ -103,7 +104,9 @@ async def _seed(db: Database) -> Seed:
         ).scalar_one()
         view = await prompts_db.get_prompt_view(s, ws.id, prompt_id)
         assert view is not None
-        await prompts_db.save_answers(s, ws.id, view, ["shipped it", "more"], NOW)
+        await prompts_db.save_answers(
+            s, ws.id, view, ["shipped it", "more"], NOW, question_texts=texts_of(run.questions)
+        )
         return Seed(
             ws=ws.id,
             other_ws=other.id,

@@ -21,7 +21,6 @@ from bot.rules.validation import (
     name_key,
     normalise_name,
     parse_questions,
-    validate_answers,
     validate_draft,
 )
 from bot.views import blockkit, modals
@@ -63,7 +62,7 @@ def test_constants() -> None:
     assert DEFAULT_QUESTIONS == (
         "What did you do yesterday?",
         "What will you do today?",
-        "Anything blocking you?",
+        "Anything blocking you? [blocker]",
     )
 
 
@@ -154,8 +153,11 @@ def test_too_long_question_names_the_line() -> None:
     assert set(errors) == {blockkit.B_QUESTIONS}
     assert "Line 2 " in errors[blockkit.B_QUESTIONS]
     assert "300" in errors[blockkit.B_QUESTIONS]
+    # The first problem is named; fixing it shows the next.
     questions.append("z" * 400)
-    assert "Lines 2, 4 " in check(good_draft(questions=questions))[blockkit.B_QUESTIONS]
+    assert "Line 2 " in check(good_draft(questions=questions))[blockkit.B_QUESTIONS]
+    questions[1] = "Now fine?"
+    assert "Line 4 " in check(good_draft(questions=questions))[blockkit.B_QUESTIONS]
 
 
 def test_duplicate_question() -> None:
@@ -273,6 +275,3 @@ def test_limits_are_parameters_and_each_message_names_its_setting() -> None:
     # At Slack's own ceiling there is nothing to raise: the message says so.
     ceiling = check(good_draft(participant_ids=[f"U{i}" for i in range(101)]))
     assert "100 is as high as MAX_PARTICIPANTS_PER_STANDUP goes" in ceiling[blockkit.B_PARTICIPANTS]
-    assert validate_answers(["12345", "123456"], max_length=5) == {
-        1: "Keep it to at most 5 characters (6 now; the limit is the MAX_ANSWER_LENGTH setting)."
-    }

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from app import create_app
 from bot import dashboard
+from bot.rules.questions import texts_of
 from bot.rules.websec import encode_cursor
 from handlers.web.render import APP_CSP
 from scheduler.worker import Worker
@@ -415,7 +416,10 @@ async def test_only_owners_and_admins_edit_with_the_same_validation(database_url
             )
             assert page.status == 303 and page.location == f"/app/standups/{standup_id}?done=saved"
             row = await standup_row(database_url, standup_id)
-            assert (row.local_time, row.questions) == ("10:30", ["Done?", "Next?", "Blocked?"])
+            assert (row.local_time, texts_of(row.questions)) == (
+                "10:30",
+                ["Done?", "Next?", "Blocked?"],
+            )
             page = await alice.get(page.location)
             assert "Saved." in page.visible_text and "at 10:30" in page.visible_text
 

@@ -240,8 +240,8 @@ async def test_an_answer_submitted_in_slack_reaches_the_receiver_once_signed(
             data = payload["data"]
             assert data["user"] == ALICE
             assert data["answers"] == [
-                {"question": QUESTIONS[0], "answer": "shipped <b>it</b> & more"},
-                {"question": QUESTIONS[1], "answer": "tests"},
+                {"question": QUESTIONS[0], "type": "text", "answer": "shipped <b>it</b> & more"},
+                {"question": QUESTIONS[1], "type": "text", "answer": "tests"},
             ]
             assert data["run"]["date"] == clock().astimezone(ZoneInfo(ZONE)).date().isoformat()
             await asyncio.sleep(1.5)  # three more ticks: nothing is sent twice

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import aiohttp
 from multidict import CIMultiDictProxy
 
+from bot.rules.questions import texts_of
 from bot.rules.timemath import weekdays_to_mask
 from bot.rules.validation import name_key
 from storage import prompts, runs, standups, workspaces
@@ -279,7 +280,12 @@ async def seed_run(
                 user = view.member.slack_user_id
                 if user in answers:
                     await prompts.save_answers(
-                        session, workspace.id, view, answers[user], due + dt.timedelta(minutes=5)
+                        session,
+                        workspace.id,
+                        view,
+                        answers[user],
+                        due + dt.timedelta(minutes=5),
+                        question_texts=texts_of(run.questions),
                     )
                 else:
                     state = (states or {}).get(user, PromptState.SENT)

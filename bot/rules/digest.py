@@ -15,7 +15,6 @@ __all__ = [
     "Digest",
     "ParticipantStatus",
     "build_digest",
-    "is_blocker_question",
     "is_no_blocker",
     "nobody_asked",
 ]
@@ -81,10 +80,11 @@ class ParticipantStatus:
 
 @dataclass(frozen=True)
 class AnswerEntry:
-    """One participant's answers as ``(question, answer)`` pairs in question order."""
+    """What one participant's answers say is blocking them (the answer to the standup's
+    blocker question, unless it means "nothing"), or None."""
 
     user_id: str
-    answers: list[tuple[str, str]]
+    blocker: str | None
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,6 @@ class Digest:
     late: list[str] = field(default_factory=list)
     # Out of office or on a public holiday: not asked, so neither waited on nor missing.
     away: list[str] = field(default_factory=list)
-
-
-def is_blocker_question(question: str) -> bool:
-    """Blocker questions are recognised by wording so teams can phrase them however they like."""
-    return "block" in question.casefold()
 
 
 def is_no_blocker(answer: str) -> bool:
@@ -154,11 +149,8 @@ def build_digest(
     reported = set(answered) | set(late)
     for user_id in (u for u in seen_order if u in reported):
         entry = by_user.get(user_id)
-        if entry is None:
-            continue
-        for question, answer in entry.answers:
-            if is_blocker_question(question) and not is_no_blocker(answer):
-                blockers.append((user_id, answer.strip()))
+        if entry is not None and entry.blocker:
+            blockers.append((user_id, entry.blocker))
 
     return Digest(
         answered=answered,

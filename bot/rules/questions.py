@@ -39,7 +39,8 @@ from enum import StrEnum
 from typing import Any
 
 from bot.rules.digest import is_no_blocker
-from bot.rules.validation import MAX_ANSWER_LEN, MAX_QUESTION_LEN, MAX_QUESTIONS, name_key
+from bot.rules.limits import MAX_ANSWER_LEN, MAX_QUESTION_LEN, MAX_QUESTIONS
+from bot.rules.text import name_key
 
 __all__ = [
     "MAX_CHOICE_OPTIONS",
@@ -54,9 +55,14 @@ __all__ = [
     "display_answer",
     "format_question_lines",
     "from_json",
+    "lines_of",
+    "mood_of",
+    "mood_position",
     "parse_question_lines",
+    "texts_of",
     "to_json",
     "validate_answer",
+    "validate_answers",
 ]
 
 MIN_CHOICE_OPTIONS = 2
@@ -248,18 +254,19 @@ def _parse_line(line: str, where: str) -> Question:
     return Question(text, *parsed)
 
 
-def parse_question_lines(raw: str) -> tuple[list[Question], str | None]:
+def parse_question_lines(
+    raw: str, *, limit: int = MAX_QUESTIONS
+) -> tuple[list[Question], str | None]:
     """Parse the form's "Questions" box; returns (questions, first problem or None).
 
-    Blank lines are ignored, NUL characters dropped. On error the question list holds what was
-    read before the problem and should not be saved.
+    Blank lines are ignored, NUL characters dropped; ``limit`` is the operator's
+    MAX_QUESTIONS_PER_STANDUP. On error the question list holds what was read before the
+    problem and should not be saved.
     """
     lines = raw.replace("\x00", "").splitlines()
     count = sum(1 for line in lines if line.strip())
-    if count > MAX_QUESTIONS:
-        return [], (
-            f"Too many questions: use at most {MAX_QUESTIONS} (you have {count}), one per line."
-        )
+    if count > limit:
+        return [], f"Too many questions: use at most {limit} (you have {count}), one per line."
     questions: list[Question] = []
     seen: dict[str, int] = {}
     blocker_line: int | None = None
@@ -360,6 +367,16 @@ def from_json(value: object) -> list[Question]:
     return [_question_from_dict(item, index) for index, item in enumerate(value)]
 
 
+def texts_of(value: object) -> list[str]:
+    """Just the wording of stored questions, in order (for lists and prompts)."""
+    return [question.text for question in from_json(value)]
+
+
+def lines_of(value: object) -> list[str]:
+    """Stored questions as the form shows them: one line each, type tags included."""
+    return format_question_lines(from_json(value)).splitlines()
+
+
 def _question_from_dict(item: object, index: int) -> Question:
     if not isinstance(item, dict):
         raise ValueError(f"question {index}: expected an object, not {type(item).__name__}")
@@ -396,13 +413,17 @@ def _clean_text(raw: str) -> str:
     return text.strip()
 
 
-def _validate_free_text(raw: str | None, *, required: bool) -> tuple[str | None, str | None]:
+def _validate_free_text(
+    raw: str | None, *, required: bool, max_length: int
+) -> tuple[str | None, str | None]:
     text = _clean_text(raw or "")
     if not text:
-        return ("", None) if not required else (None, "Please answer this question.")
-    if len(text) > MAX_ANSWER_LEN:
+        return (
+            ("", None) if not required else (None, "Please answer this question (a dash is fine).")
+        )
+    if len(text) > max_length:
         return None, (
-            f"That answer is too long: keep it to {MAX_ANSWER_LEN} characters (it has {len(text)})."
+            f"That answer is too long: keep it to {max_length} characters (it has {len(text)})."
         )
     return text, None
 
@@ -446,24 +467,63 @@ def _validate_mood(raw: str | None) -> tuple[str | None, str | None]:
     return None, "Pick a mood from 1 (bad) to 5 (great)."
 
 
-def validate_answer(question: Question, raw: str | None) -> tuple[str | None, str | None]:
+def validate_answer(
+    question: Question, raw: str | None, *, max_length: int = MAX_ANSWER_LEN
+) -> tuple[str | None, str | None]:
     """Check one answer; returns (value to store, None) or (None, plain-English error).
 
-    ``raw`` is None when nothing was entered or selected. Stored values: free text stripped,
+    ``raw`` is None when nothing was entered or selected; ``max_length`` bounds free text (the
+    operator's MAX_ANSWER_LENGTH). Stored values: free text stripped,
     NUL-free, line breaks kept as ``\\n``; optional may be ""; choice is the exact option; number
     is a canonical decimal ("2.5", "-1", "0"); mood is "1".."5".
     """
     match question.type:
         case QuestionType.TEXT:
-            return _validate_free_text(raw, required=True)
+            return _validate_free_text(raw, required=True, max_length=max_length)
         case QuestionType.OPTIONAL:
-            return _validate_free_text(raw, required=False)
+            return _validate_free_text(raw, required=False, max_length=max_length)
         case QuestionType.CHOICE:
             return _validate_choice(question, raw)
         case QuestionType.NUMBER:
             return _validate_number(raw)
         case QuestionType.MOOD:
             return _validate_mood(raw)
+
+
+def validate_answers(
+    questions: Sequence[Question], raws: Sequence[str | None], *, max_length: int = MAX_ANSWER_LEN
+) -> tuple[list[str], dict[int, str]]:
+    """Check a whole answer form: (values to store by position, {position: error}).
+
+    Answers beyond the questions are ignored and missing ones count as empty, whatever the form
+    sent; a value is only meaningful when there are no errors.
+    """
+    values: list[str] = []
+    errors: dict[int, str] = {}
+    for position, question in enumerate(questions):
+        raw = raws[position] if position < len(raws) else None
+        value, error = validate_answer(question, raw, max_length=max_length)
+        if error is not None:
+            errors[position] = error
+        values.append(value or "")
+    return values, errors
+
+
+def mood_position(questions: Sequence[Question]) -> int | None:
+    """Where the first mood question is (its answers are the person's mood), or None."""
+    for position, question in enumerate(questions):
+        if question.type == QuestionType.MOOD:
+            return position
+    return None
+
+
+def mood_of(questions: Sequence[Question], answers: Sequence[str]) -> int | None:
+    """The answer to the first mood question as 1–5, or None (no such question or answer)."""
+    position = mood_position(questions)
+    if position is None or position >= len(answers):
+        return None
+    value = answers[position].strip()
+    return int(value) if value in {"1", "2", "3", "4", "5"} else None
 
 
 def display_answer(question: Question, value: str | None) -> str:

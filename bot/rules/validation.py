@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bot.rules.form import FormField
+from bot.rules.limits import (
+    MAX_ANSWER_LEN,
+    MAX_NAME_LEN,
+    MAX_PARTICIPANTS,
+    MAX_QUESTION_LEN,
+    MAX_QUESTIONS,
+    PARTICIPANTS_CEILING,
+    QUESTIONS_CEILING,
+)
+from bot.rules.questions import Question, parse_question_lines
 from bot.rules.schedule import ScheduleDraft, schedule_errors
+from bot.rules.text import clean_text, name_key, normalise_name
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -34,25 +44,14 @@ __all__ = [
     "name_key",
     "normalise_name",
     "parse_questions",
-    "validate_answers",
+    "questions_of",
     "validate_draft",
 ]
-
-MAX_QUESTIONS = 10
-MAX_QUESTION_LEN = 300
-MAX_NAME_LEN = 80
-MAX_PARTICIPANTS = 100
-MAX_ANSWER_LEN = 3000  # Slack's plain_text_input max_length ceiling.
-
-# How far operators may raise the limits: Slack's people picker (multi_users_select) takes at
-# most 100 people, and one answer input per question must fit the answer modal and its reply.
-PARTICIPANTS_CEILING = 100
-QUESTIONS_CEILING = 20
 
 DEFAULT_QUESTIONS = (
     "What did you do yesterday?",
     "What will you do today?",
-    "Anything blocking you?",
+    "Anything blocking you? [blocker]",
 )
 
 TZ_MODES = ("participant", "fixed")
@@ -83,6 +82,7 @@ class StandupDraft:
 
     name: str
     channel_id: str | None
+    # One line per question as typed, type tags included ("How do you feel? [mood]").
     questions: list[str]
     participant_ids: list[str]
     weekdays: frozenset[int]
@@ -93,79 +93,6 @@ class StandupDraft:
     schedule: ScheduleDraft = field(default_factory=ScheduleDraft)
     # "people" chosen in the form, or everyone in the "channel".
     participant_source: str = "people"
-
-
-# --- text we can store and show ---------------------------------------------------------------
-
-# Control characters other than tab and line breaks: NUL makes Postgres refuse the whole
-# statement, and the rest only ever hide or garble text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# Lone surrogates (valid in JSON's \uD800 escapes, not in UTF-8): no database can encode them.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-# Default-ignorable code points that are not format characters (Cf): they render as nothing.
-_IGNORABLE = frozenset(
-    {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0}
-    | set(range(0xFE00, 0xFE10))
-    | set(range(0xE0100, 0xE01F0))
-)
-_ZWJ = "\u200d"
-_VARIATION_SELECTORS = frozenset(range(0xFE00, 0xFE10)) | frozenset(range(0xE0100, 0xE01F0))
-# The longest identity a name can have: the name_key column's width. NFKC and case folding can
-# make a key longer than its name ("ß" -> "ss"); keys are cut here, the same way everywhere.
-MAX_NAME_KEY_LEN = 80
-
-
-def clean_text(text: str) -> str:
-    """Free text as it can be stored: NUL and other control characters (except tab and line
-    breaks) removed, lone surrogates replaced by U+FFFD. Nothing else changes."""
-    return _CONTROL.sub("", _SURROGATE.sub("\ufffd", text))
-
-
-def _invisible(char: str) -> bool:
-    """A format character (Unicode category Cf: zero-width spaces and joiners, bidi marks, BOM,
-    soft hyphen…) or another default-ignorable one (fillers, variation selectors)."""
-    return unicodedata.category(char) == "Cf" or ord(char) in _IGNORABLE
-
-
-def _emoji_part(char: str) -> bool:
-    return unicodedata.category(char) in ("So", "Sk") or ord(char) in _VARIATION_SELECTORS
-
-
-def _shown(text: str, index: int) -> bool:
-    """Whether an invisible character belongs in a displayed name: only the joiners and
-    variation selectors that build an emoji (👩‍💻, ❤️) do."""
-    char = text[index]
-    if ord(char) in _VARIATION_SELECTORS:
-        return index > 0 and _emoji_part(text[index - 1])
-    if char == _ZWJ:
-        return (
-            0 < index < len(text) - 1
-            and _emoji_part(text[index - 1])
-            and (_emoji_part(text[index + 1]))
-        )
-    return False
-
-
-def normalise_name(name: str) -> str:
-    """A name as stored and shown: control and invisible characters removed (emoji sequences
-    kept), whitespace stripped and collapsed, so "Daily  sync " and "Daily sync" are one name
-    and "Da\u200bily" is just "Daily"."""
-    text = clean_text(name)
-    text = "".join(c for i, c in enumerate(text) if not _invisible(c) or _shown(text, i))
-    return " ".join(text.split())
-
-
-def name_key(name: str) -> str:
-    """The identity of a standup name, for the uniqueness check and look-ups by name: NFKC,
-    every invisible character removed, whitespace collapsed, case-folded (then NFKC again, as
-    case folding can un-normalise), at most MAX_NAME_KEY_LEN characters.
-
-    So "Daily", "DAILY", "Ｄａｉｌｙ" and "Da\u200bily" are one name.
-    """
-    text = unicodedata.normalize("NFKC", clean_text(name))
-    text = "".join(c for c in text if not _invisible(c))
-    text = unicodedata.normalize("NFKC", " ".join(text.split()).casefold())
-    return text[:MAX_NAME_KEY_LEN]
 
 
 def parse_questions(raw: str) -> list[str]:
@@ -200,29 +127,26 @@ def _raise_it(setting: str, limit: int, ceiling: int) -> str:
     return f"{limit} is as high as {setting} goes."
 
 
-def _question_error(questions: list[str], limit: int) -> str | None:
-    if not questions:
+def _question_error(lines: list[str], limit: int) -> str | None:
+    """The first problem with the questions box (one question per line, each with an optional
+    type tag: see bot.rules.questions), or None."""
+    if not lines:
         return "Add at least one question."
-    if len(questions) > limit:
+    if len(lines) > limit:
         return (
-            f"Too many questions: use at most {limit} (you have {len(questions)}), one per "
+            f"Too many questions: use at most {limit} (you have {len(lines)}), one per "
             f"line. Remove some, {_raise_it('MAX_QUESTIONS_PER_STANDUP', limit, QUESTIONS_CEILING)}"
         )
-    too_long = [i for i, q in enumerate(questions, start=1) if len(q) > MAX_QUESTION_LEN]
-    if too_long:
-        lines = ", ".join(str(i) for i in too_long)
-        label = "Line" if len(too_long) == 1 else "Lines"
-        return (
-            f"{label} {lines} {'is' if len(too_long) == 1 else 'are'} too long: "
-            f"keep each question to {MAX_QUESTION_LEN} characters."
-        )
-    seen: dict[str, int] = {}
-    for i, question in enumerate(questions, start=1):
-        key = name_key(question)
-        if key in seen:
-            return f"Line {i} repeats line {seen[key]}: each question should be asked once."
-        seen[key] = i
-    return None
+    _, error = parse_question_lines("\n".join(lines), limit=QUESTIONS_CEILING)
+    return error
+
+
+def questions_of(draft: StandupDraft) -> list[Question]:
+    """A validated draft's questions, typed (its lines carry the type tags)."""
+    questions, error = parse_question_lines("\n".join(draft.questions), limit=QUESTIONS_CEILING)
+    if error is not None:
+        raise ValueError(f"questions were not validated: {error}")
+    return questions
 
 
 def _participant_error(
@@ -312,18 +236,4 @@ def validate_draft(
                 f"{_quote(zone)} isn't a time zone we know. Use an IANA name such as Europe/Berlin."
             )
 
-    return errors
-
-
-def validate_answers(answers: Sequence[str], max_length: int = MAX_ANSWER_LEN) -> dict[int, str]:
-    """Every question needs an answer, within the answer length limit: ``{position: message}``."""
-    errors: dict[int, str] = {}
-    for position, text in enumerate(answers):
-        if not text:
-            errors[position] = "Please answer this question (a dash is fine)."
-        elif len(text) > max_length:
-            errors[position] = (
-                f"Keep it to at most {max_length} characters ({len(text)} now; the limit is "
-                "the MAX_ANSWER_LENGTH setting)."
-            )
     return errors

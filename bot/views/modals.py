@@ -7,6 +7,7 @@ from typing import Any
 from bot.outcomes import EditForm
 from bot.rules.cadence import CadenceKind
 from bot.rules.form import FormField
+from bot.rules.questions import MOOD_FACES, Question, QuestionType
 from bot.rules.validation import (
     DEFAULT_LIMITS,
     DEFAULT_QUESTIONS,
@@ -108,7 +109,11 @@ def create_modal(
                 "initial_value": "\n".join(DEFAULT_QUESTIONS),
                 "max_length": INPUT_MAX_LENGTH,
             },
-            hint=f"One question per line, up to {limits.questions}.",
+            hint=(
+                f"One question per line, up to {limits.questions}. End a line with a type: "
+                "[optional] [number] [mood] [choice: A, B] — and [blocker] on the one about "
+                "blockers."
+            ),
         ),
         input_block(
             B_PARTICIPANTS,
@@ -362,35 +367,77 @@ def _prefill(
         elements[B_TZ]["initial_value"] = initial.fixed_tz
 
 
+_MOOD_LABELS = ("bad", "not great", "okay", "good", "great")
+
+
+def _answer_element(question: Question, previous: str | None, max_length: int) -> Block:
+    """The input for one question's type, prefilled with ``previous`` when editing."""
+    element: Block
+    match question.type:
+        case QuestionType.CHOICE:
+            choices = [option(o, o) for o in question.options]
+            element = {"type": "static_select", "action_id": A_ANSWER_INPUT, "options": choices}
+            chosen = [c for c in choices if c["value"] == previous]
+            if chosen:
+                element["initial_option"] = chosen[0]
+        case QuestionType.MOOD:
+            moods = [
+                option(f"{level} {face} {word}", str(level))
+                for level, (face, word) in enumerate(zip(MOOD_FACES, _MOOD_LABELS, strict=True), 1)
+            ]
+            element = {"type": "radio_buttons", "action_id": A_ANSWER_INPUT, "options": moods}
+            chosen = [m for m in moods if m["value"] == previous]
+            if chosen:
+                element["initial_option"] = chosen[0]
+        case QuestionType.NUMBER:
+            element = {
+                "type": "number_input",
+                "action_id": A_ANSWER_INPUT,
+                "is_decimal_allowed": True,
+            }
+            if previous:
+                element["initial_value"] = previous
+        case QuestionType.TEXT | QuestionType.OPTIONAL:
+            element = {
+                "type": "plain_text_input",
+                "action_id": A_ANSWER_INPUT,
+                "multiline": True,
+                "max_length": max_length,
+            }
+            if previous:
+                element["initial_value"] = truncate(previous, MAX_ANSWER_LEN)
+                # An answer longer than a limit lowered since is shown whole; saving says so.
+                element["max_length"] = max(max_length, len(element["initial_value"]))
+    return element
+
+
 def answer_modal(
     *,
     prompt_id: int,
     standup_name: str,
-    questions: list[str],
+    questions: list[Question],
     existing: dict[int, str] | None = None,
     max_length: int = MAX_ANSWER_LEN,
 ) -> dict[str, Any]:
-    """The answer form: one required multiline input per question (at most ``max_length``
-    characters each), prefilled when editing.
+    """The answer form: one input per question, of its type (text, optional text, a choice, a
+    number, a mood from 1 to 5), prefilled when editing; free text at most ``max_length``
+    characters, line breaks kept.
 
     ``existing`` and the block ids are keyed by the question's index in ``questions``.
     """
     existing = existing or {}
     blocks: list[Block] = []
     for position, question in enumerate(questions):
-        element: Block = {
-            "type": "plain_text_input",
-            "action_id": A_ANSWER_INPUT,
-            "multiline": True,
-            "max_length": max_length,
-        }
-        previous = existing.get(position)
-        if previous:
-            element["initial_value"] = truncate(previous, MAX_ANSWER_LEN)
-            # An answer longer than a limit lowered since is shown whole; saving says so.
-            element["max_length"] = max(max_length, len(element["initial_value"]))
-        label = question if question.strip() else f"Question {position + 1}"
-        blocks.append(input_block(question_block_id(position), label, element))
+        element = _answer_element(question, existing.get(position), max_length)
+        label = question.text if question.text.strip() else f"Question {position + 1}"
+        blocks.append(
+            input_block(
+                question_block_id(position),
+                label,
+                element,
+                optional=question.type == QuestionType.OPTIONAL,
+            )
+        )
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": ANSWER_CALLBACK,

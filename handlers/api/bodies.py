@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.rules.questions import QuestionType, format_question_lines, from_json
 from bot.rules.schedule import ScheduleDraft
 from bot.rules.validation import StandupDraft
 from handlers.api.problems import invalid
@@ -103,6 +104,35 @@ def _strings(
     return list(dict.fromkeys(value)) if pattern is not None else value, None
 
 
+_QUESTION_KEYS = frozenset({"text", "type", "options", "is_blocker"})
+_QUESTIONS_SHAPE = (
+    "Give a list of questions: strings (a type tag may end one, as in the Slack form: "
+    '"How do you feel? [mood]") or objects {"text", "type", "options", "is_blocker"}.'
+)
+
+
+def _questions(value: Any) -> tuple[list[str] | None, str | None]:
+    """Questions as the form's lines: a string is a line as typed; an object is written as the
+    line that means it, so one parser (and its messages) judges both."""
+    if not isinstance(value, list) or len(value) > MAX_LIST:
+        return None, _QUESTIONS_SHAPE
+    lines: list[str] = []
+    for number, item in enumerate(value, start=1):
+        if isinstance(item, str) and len(item) <= MAX_TEXT:
+            lines.append(item)
+            continue
+        if not isinstance(item, dict) or not set(item) <= _QUESTION_KEYS:
+            return None, _QUESTIONS_SHAPE
+        try:
+            [question] = from_json([{"type": QuestionType.TEXT.value, **item}])
+        except ValueError as error:
+            return None, f"Question {number}: {str(error).removeprefix('question 0: ')}."
+        if len(question.text) > MAX_TEXT or "\n" in question.text or "\r" in question.text:
+            return None, "A question is one line of text."
+        lines.append(format_question_lines([question]))
+    return lines, None
+
+
 def _read(name: str, value: Any) -> tuple[Any, str | None]:
     """One field's draft value, or what is wrong with it."""
     if name == "name":
@@ -112,7 +142,7 @@ def _read(name: str, value: Any) -> tuple[Any, str | None]:
             return None, "Give a Slack channel id such as C0123ABCD."
         return value, None
     if name == "questions":
-        return _strings(value, "questions (strings)")
+        return _questions(value)
     if name == "participants":
         return _strings(value, "Slack user ids such as U0123ABCD", _USER)
     if name == "days":

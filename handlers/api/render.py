@@ -11,6 +11,7 @@ from bot.attendance_api import AwayTime
 from bot.outcomes import Overview
 from bot.records import ParticipationReport, RunDetail, RunSummary, StandupDetail
 from bot.rules import reports
+from bot.rules.questions import to_json
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -72,7 +73,7 @@ def standup(detail: StandupDetail, warnings: list[str] | None = None) -> dict[st
         "id": detail.standup_id,
         "name": detail.name,
         "channel": detail.channel_id,
-        "questions": detail.questions,
+        "questions": to_json(detail.questions),
         "participant_source": detail.participant_source,
         "participants": detail.participant_ids,
         "owners": detail.owner_ids,
@@ -106,7 +107,7 @@ def run(summary: RunSummary) -> dict[str, Any]:
         "local_date": day(summary.local_date),
         "state": summary.state,
         "channel": summary.channel_id,
-        "questions": summary.questions,
+        "questions": to_json(summary.questions),
         "prompts": summary.prompts,
         "answered": summary.answered,
         "close_at": when(summary.close_at),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.rules.questions import QuestionType
 from handlers.api.render import DAYS
 
 Schema = dict[str, Any]
@@ -49,7 +50,7 @@ def _page(item: str) -> Schema:
 _SETTINGS: Schema = {
     "name": {"type": "string", "description": "Unique in the workspace (ignoring case)"},
     "channel": {**_CHANNEL, "description": "Where summaries are posted"},
-    "questions": {"type": "array", "items": {"type": "string"}},
+    "questions": {"type": "array", "items": ref("Question")},
     "participant_source": {
         "type": "string",
         "enum": ["people", "channel"],
@@ -87,6 +88,19 @@ _SETTINGS: Schema = {
 
 _INPUT_SETTINGS: Schema = {
     **_SETTINGS,
+    "questions": {
+        "type": "array",
+        "items": {
+            "oneOf": [
+                {
+                    "type": "string",
+                    "description": "A question as the Slack form takes it; a trailing tag sets "
+                    "its type: [optional], [number], [mood], [choice: A, B], [blocker]",
+                },
+                ref("Question"),
+            ]
+        },
+    },
     "week_of_month": {"type": ["string", "integer", "null"]},
     "reminder": {"type": ["string", "integer", "null"]},
 }
@@ -118,7 +132,7 @@ _RUN: Schema = {
     "local_date": _DATE,
     "state": {"type": "string", "enum": ["open", "closed"]},
     "channel": {"type": "string"},
-    "questions": {"type": "array", "items": {"type": "string"}},
+    "questions": {"type": "array", "items": ref("Question")},
     "prompts": {"type": "integer", "description": "People prompted"},
     "answered": {"type": "integer", "description": "Of them, who answered"},
     "close_at": _TIME,
@@ -162,6 +176,28 @@ _WEBHOOK = {
 }
 
 SCHEMAS: dict[str, Schema] = {
+    "Question": _obj(
+        {
+            "text": {"type": "string"},
+            "type": {
+                "type": "string",
+                "enum": [t.value for t in QuestionType],
+                "description": "text (required), optional, choice, number, or mood (1-5); "
+                "default text",
+            },
+            "options": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "A choice question's options, in order",
+            },
+            "is_blocker": {
+                "type": "boolean",
+                "description": "Answers to it open blockers (one text or optional question)",
+            },
+        },
+        required=["text"],
+        additionalProperties=False,
+    ),
     "Webhook": _obj(_WEBHOOK),
     "WebhookCreated": _obj(
         {

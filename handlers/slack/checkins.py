@@ -90,17 +90,23 @@ async def on_skip_button(args: AsyncArgs) -> None:
     await checkins.publish(services, args.client, ref.workspace_id, outcome)
 
 
-def answers_from_view(view: dict[str, Any]) -> list[str]:
-    """The submitted answers by question position (q0, q1, …), stripped; the use case keeps
-    as many as the run has questions."""
+def _submitted(element: object) -> str | None:
+    """What one input holds: typed text or a number (``value``), or the picked option."""
+    if not isinstance(element, dict):
+        return None
+    picked = element.get("selected_option")
+    value = picked.get("value") if isinstance(picked, dict) else element.get("value")
+    return value if isinstance(value, str) else None
+
+
+def answers_from_view(view: dict[str, Any]) -> list[str | None]:
+    """The submitted answers by question position (q0, q1, …), None where nothing was entered
+    or picked; the use case keeps as many as the run has questions and checks each."""
     values: dict[str, Any] = (view.get("state") or {}).get("values") or {}
-    answers = []
+    answers: list[str | None] = []
     for position in range(QUESTIONS_CEILING):
         block = values.get(question_block_id(position))
-        element = block.get(A_ANSWER_INPUT) if isinstance(block, dict) else None
-        answers.append(
-            str((element if isinstance(element, dict) else {}).get("value") or "").strip()
-        )
+        answers.append(_submitted(block.get(A_ANSWER_INPUT) if isinstance(block, dict) else None))
     return answers
 
 
