@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import affected
+from storage.db import affected, upsert
 from storage.members import ensure_members
 from storage.models import (
     Member,
     Participant,
+    ParticipantSource,
     Prompt,
     PromptState,
     Run,
@@ -292,6 +293,125 @@ async def replace_participants(
         )
     standup.planned_until = None
     await session.flush()
+
+
+# --- participants from a channel ----------------------------------------------------------------
+
+
+async def channel_standups(
+    session: AsyncSession, workspace_id: int, channel_id: str
+) -> list[Standup]:
+    """This workspace's standups that take everyone in `channel_id` (paused ones too: they
+    resume with the right people)."""
+    rows = await session.execute(
+        select(Standup)
+        .where(
+            Standup.workspace_id == workspace_id,
+            Standup.channel_id == channel_id,
+            Standup.participant_source == ParticipantSource.CHANNEL,
+        )
+        .order_by(Standup.id)
+    )
+    return list(rows.scalars())
+
+
+async def hold_standup(session: AsyncSession, workspace_id: int, standup_id: int) -> Standup | None:
+    """The standup, its participants held until this transaction ends: a no-op UPDATE of its
+    row takes the row lock on Postgres and, as the transaction's first statement, the write
+    lock on SQLite — so two syncs of one standup (an event, the reconcile, another replica)
+    run one after the other."""
+    await session.execute(
+        update(Standup)
+        .where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
+        .values(updated_at=Standup.updated_at)
+    )
+    return await get_standup(session, workspace_id, standup_id)
+
+
+async def participants_by_user(
+    session: AsyncSession, workspace_id: int, standup_id: int
+) -> dict[str, int]:
+    """A standup's participants: member id by Slack user id (one query)."""
+    rows = await session.execute(
+        select(Member.slack_user_id, Member.id)
+        .join(Participant, Participant.member_id == Member.id)
+        .where(
+            Participant.workspace_id == workspace_id,
+            Participant.standup_id == standup_id,
+            Member.workspace_id == workspace_id,
+        )
+    )
+    return {user_id: member_id for user_id, member_id in rows}
+
+
+async def change_participants(
+    session: AsyncSession,
+    workspace_id: int,
+    standup: Standup,
+    *,
+    add: Collection[int],
+    remove: Collection[int],
+    now: dt.datetime,
+) -> None:
+    """Add and remove participants (member ids) in bulk: at most three statements, however
+    many people. Unsent prompts of those removed are dropped; a change plans the standup again.
+    Adding someone already there is a no-op, so concurrent syncs never conflict."""
+    if remove:
+        await session.execute(
+            delete(Participant).where(
+                Participant.workspace_id == workspace_id,
+                Participant.standup_id == standup.id,
+                Participant.member_id.in_(sorted(remove)),
+            )
+        )
+        await session.execute(
+            delete(Prompt).where(
+                Prompt.workspace_id == workspace_id,
+                Prompt.standup_id == standup.id,
+                Prompt.member_id.in_(sorted(remove)),
+                Prompt.state == PromptState.PENDING,
+            )
+        )
+    if add:
+        rows = [
+            {
+                "standup_id": standup.id,
+                "member_id": member_id,
+                "workspace_id": workspace_id,
+                "added_at": now,
+            }
+            for member_id in sorted(add)
+        ]
+        stmt = upsert(session, Participant).values(rows)
+        await session.execute(
+            stmt.on_conflict_do_nothing(index_elements=["standup_id", "member_id"])
+        )
+    if add or remove:
+        standup.planned_until = None
+        await session.flush()
+
+
+async def channel_standups_in_phase(
+    session: AsyncSession, phases: Sequence[tuple[int, int]], period_seconds: int, spread: int
+) -> list[tuple[int, int]]:
+    """(workspace id, standup id) of active channel-synced standups in active workspaces whose
+    phase — ((id mod period) * spread) mod period, seconds into each period — lies in one of
+    the half-open ranges (low, high]. One query, which returns nothing when nothing is due."""
+    if not phases:
+        return []
+    phase = ((Standup.id % period_seconds) * spread) % period_seconds
+    rows = await session.execute(
+        select(Standup.workspace_id, Standup.id)
+        .join(Workspace, Workspace.id == Standup.workspace_id)
+        .where(
+            Workspace.active.is_(True),
+            Standup.active.is_(True),
+            Standup.participant_source == ParticipantSource.CHANNEL,
+            or_(*((phase > low) & (phase <= high) for low, high in phases)),
+        )
+        .order_by(Standup.id)
+    )
+    return [(workspace_id, standup_id) for workspace_id, standup_id in rows]
 
 
 async def drop_pending_prompts(session: AsyncSession, workspace_id: int, standup_id: int) -> int:
