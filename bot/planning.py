@@ -48,6 +48,12 @@ def answer_window(standup: Standup, default: dt.timedelta) -> dt.timedelta:
     return dt.timedelta(minutes=standup.answer_window_minutes)
 
 
+def profile_known(member: Member) -> bool:
+    """Whether users.info has told us who this is — a person, a bot, a deactivated account.
+    Nobody is prompted before: people taken from a channel's member list may be bots."""
+    return member.profile_refreshed_at is not None or member.tz is not None
+
+
 def member_zone(standup: Standup, member: Member) -> ZoneInfo | None:
     """The zone a participant's prompt follows: the standup's fixed zone or their own.
 
@@ -78,7 +84,7 @@ def plan_for_member(
     `zone_cache` shares the time maths between participants of one standup in the same zone.
     """
     zone = member_zone(standup, member)
-    if zone is None or member.deleted or member.is_bot:
+    if zone is None or member.deleted or member.is_bot or not profile_known(member):
         return []
     start = max(standup.schedule_from, now - LOOKBACK)
     end = now + HORIZON
@@ -179,7 +185,9 @@ async def plan_standup(
             ):
                 inserted += 1
     zones_known = all(
-        member_zone(standup, m) is not None for m in members if not (m.deleted or m.is_bot)
+        member_zone(standup, m) is not None and profile_known(m)
+        for m in members
+        if not (m.deleted or m.is_bot)
     )
     standup.planned_until = now + HORIZON if zones_known else None
     return inserted
