@@ -1,4 +1,5 @@
-"""The scheduler: a timer that, on each tick, plans prompts, sends due ones and closes runs.
+"""The scheduler: a timer that, on each tick, plans prompts, sends due ones and closes runs
+(and, a few at a time, reads channel-synced standups' channels again: bot.roster).
 
 APScheduler is only the timer. Every step it triggers claims its work in the database first
 (bot.delivery, bot.runs), so several replicas (or a restart) never send a prompt twice.
@@ -15,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot import events, planning, runs, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
+from bot.roster import Reconciler
 from bot.runtime import Services
 
 log = structlog.get_logger("asyncstand.scheduler")
@@ -31,6 +33,7 @@ class Worker:
         self.services = services
         self.metrics = metrics or Metrics()
         self.delivery = Delivery(services, self.metrics)
+        self.reconciler = Reconciler(services)
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
         self._housekept: dt.datetime | None = None
@@ -94,6 +97,8 @@ class Worker:
         await runs.close_due(services, self.metrics)
         await runs.sweep(services)
         await self._housekeeping(now)
+        # Last: channel members are read again every few hours, never ahead of a due prompt.
+        await self.reconciler.step(now)
 
     async def _housekeeping(self, now: dt.datetime) -> None:
         """Forget old event ids and expired OAuth states, at most once a minute."""
