@@ -227,7 +227,12 @@ async def plan_workspace(services: Services, workspace_id: int, now: dt.datetime
             due = await standups.active_standups(
                 session, workspace_id, planned_before=now + REPLAN_MARGIN
             )
-            for standup in due:
+            for listed in due:
+                # Held (in id order) while planned, so a participant sync or edit running now
+                # is either seen whole or waits, and is planned again after.
+                standup = await standups.hold_standup(session, workspace_id, listed.id)
+                if standup is None or not standup.active:
+                    continue
                 created = await plan_standup(
                     session,
                     workspace_id,

@@ -224,7 +224,7 @@ async def active_standups(
         stmt = stmt.where(
             or_(Standup.planned_until.is_(None), Standup.planned_until < planned_before)
         )
-    return list((await session.execute(stmt)).scalars())
+    return list((await session.execute(stmt.order_by(Standup.id))).scalars())
 
 
 async def workspaces_needing_plans(session: AsyncSession, planned_before: dt.datetime) -> list[int]:
@@ -317,15 +317,21 @@ async def channel_standups(
 
 async def hold_standup(session: AsyncSession, workspace_id: int, standup_id: int) -> Standup | None:
     """The standup, its participants held until this transaction ends: a no-op UPDATE of its
-    row takes the row lock on Postgres and, as the transaction's first statement, the write
-    lock on SQLite — so two syncs of one standup (an event, the reconcile, another replica)
-    run one after the other."""
+    row takes the row lock on Postgres and, as the transaction's first write, the write lock on
+    SQLite — so syncs of one standup (an event, the reconcile, another replica) and the planner
+    run one after the other, each reading the participants the other left."""
     await session.execute(
         update(Standup)
         .where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
         .values(updated_at=Standup.updated_at)
     )
-    return await get_standup(session, workspace_id, standup_id)
+    return (
+        await session.execute(
+            select(Standup)
+            .where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
+            .execution_options(populate_existing=True)  # as it is now, not as first loaded
+        )
+    ).scalar_one_or_none()
 
 
 async def participants_by_user(
