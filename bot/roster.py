@@ -359,9 +359,12 @@ class Reconciler:
                 rules.RECONCILE_SPREAD,
             )
         queued = {(w, s) for w, s, _ in self._due}
-        for workspace_id, standup_id in due:
+        for workspace_id, standup_id, created_at in due:
+            period = rules.period_of(standup_id, now)
+            if created_at >= rules.moment(standup_id, period):
+                continue  # made after its moment, and synced then: next period
             if (workspace_id, standup_id) not in queued:
-                self._due.append((workspace_id, standup_id, rules.period_of(standup_id, now)))
+                self._due.append((workspace_id, standup_id, period))
 
     async def _reconcile(
         self, workspace_id: int, standup_id: int, period: int, now: dt.datetime

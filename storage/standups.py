@@ -398,16 +398,20 @@ async def change_participants(
 
 
 async def channel_standups_in_phase(
-    session: AsyncSession, phases: Sequence[tuple[int, int]], period_seconds: int, spread: int
-) -> list[tuple[int, int]]:
-    """(workspace id, standup id) of active channel-synced standups in active workspaces whose
-    phase — ((id mod period) * spread) mod period, seconds into each period — lies in one of
-    the half-open ranges (low, high]. One query, which returns nothing when nothing is due."""
+    session: AsyncSession,
+    phases: Sequence[tuple[int, int]],
+    period_seconds: int,
+    spread: int,
+) -> list[tuple[int, int, dt.datetime]]:
+    """(workspace id, standup id, created at) of active channel-synced standups in active
+    workspaces whose phase — ((id mod period) * spread) mod period, seconds into each period —
+    lies in one of the half-open ranges (low, high]. One query, which returns nothing when
+    nothing is due."""
     if not phases:
         return []
     phase = ((Standup.id % period_seconds) * spread) % period_seconds
     rows = await session.execute(
-        select(Standup.workspace_id, Standup.id)
+        select(Standup.workspace_id, Standup.id, Standup.created_at)
         .join(Workspace, Workspace.id == Standup.workspace_id)
         .where(
             Workspace.active.is_(True),
@@ -417,7 +421,7 @@ async def channel_standups_in_phase(
         )
         .order_by(Standup.id)
     )
-    return [(workspace_id, standup_id) for workspace_id, standup_id in rows]
+    return [(workspace_id, standup_id, created) for workspace_id, standup_id, created in rows]
 
 
 async def drop_pending_prompts(session: AsyncSession, workspace_id: int, standup_id: int) -> int:

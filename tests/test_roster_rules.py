@@ -16,6 +16,7 @@ from bot.rules.roster import (
     change,
     due_phases,
     from_channel,
+    moment,
     period_of,
     phase_of,
     read_enough,
@@ -117,5 +118,6 @@ def test_every_moment_is_due_once_however_the_ticks_fall(
     moments = [k * period + phase for k in range(first, (times[-1] - phase) // period + 1)]
     assert len(periods) == len(moments)
     assert len(set(periods)) == len(periods)
-    for moment, index in zip(moments, periods, strict=True):
-        assert moment == index * period + phase
+    for found, index in zip(moments, periods, strict=True):
+        assert found == index * period + phase
+        assert moment(standup_id, index) == dt.datetime.fromtimestamp(found, dt.UTC)

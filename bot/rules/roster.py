@@ -22,6 +22,7 @@ __all__ = [
     "change",
     "due_phases",
     "from_channel",
+    "moment",
     "period_of",
     "phase_of",
     "read_enough",
@@ -38,9 +39,10 @@ SLACKBOT = "USLACKBOT"
 
 
 def read_enough(members_read: int, limit: int) -> bool:
-    """Whether to stop paging a channel's members: past twice the limit the channel is over it
-    whatever share of bots it has, and paging a 50,000-person channel to say so is waste."""
-    return members_read > 2 * limit
+    """Whether to stop paging a channel's members: past twice the limit (and past 1,000) the
+    channel is over it whatever share of bots it has, and paging a 50,000-person channel to say
+    so is waste."""
+    return members_read > max(2 * limit, 1000)
 
 
 def from_channel(
@@ -133,3 +135,9 @@ def period_of(standup_id: int, now: dt.datetime) -> int:
     """Which period's moment of this standup is the latest at or before `now` (a number that
     names that reconcile, so it is done once)."""
     return (_seconds(now) - phase_of(standup_id)) // RECONCILE_PERIOD_SECONDS
+
+
+def moment(standup_id: int, period: int) -> dt.datetime:
+    """When a standup's reconcile of a given period (see period_of) falls."""
+    seconds = period * RECONCILE_PERIOD_SECONDS + phase_of(standup_id)
+    return _EPOCH + dt.timedelta(seconds=seconds)
