@@ -108,8 +108,8 @@ async def test_the_channel_takes_part_joiners_are_asked_and_leavers_are_not(
 ) -> None:
     async with FakeSlack() as slack:
         team(slack, ALICE, BOB, HELPER, OLD)
-        # 20 seconds before a 09:30 UTC standup.
-        clock = at(dt.datetime(2026, 12, 2, 9, 29, 40, tzinfo=dt.UTC))
+        # Half a minute before a 09:30 UTC standup.
+        clock = at(dt.datetime(2026, 12, 2, 9, 29, 30, tzinfo=dt.UTC))
         app = await start_app(database_url, slack, clock=clock)
         try:
             await create(app)
