@@ -101,7 +101,7 @@ class Toggled:
 class RunStarted:
     name: str
     prompts_created: int
-    # Participants not asked: Slack has not told us who they are yet (maybe bots).
+    # Participants from a channel not asked: Slack has not told us who they are yet (maybe bots).
     waiting: int = 0
 
 

@@ -19,7 +19,15 @@ from bot.rules.schedule import cadence_of
 from bot.rules.timemath import local_occurrence_utc, parse_local_time
 from bot.runtime import Services
 from storage import prompts, runs, standups, workspaces
-from storage.models import Member, PromptState, Run, RunState, Standup, TzMode
+from storage.models import (
+    Member,
+    ParticipantSource,
+    PromptState,
+    Run,
+    RunState,
+    Standup,
+    TzMode,
+)
 
 log = structlog.get_logger("asyncstand.planning")
 
@@ -49,9 +57,17 @@ def answer_window(standup: Standup, default: dt.timedelta) -> dt.timedelta:
 
 
 def profile_known(member: Member) -> bool:
-    """Whether users.info has told us who this is — a person, a bot, a deactivated account.
-    Nobody is prompted before: people taken from a channel's member list may be bots."""
+    """Whether users.info has told us who this is — a person, a bot, a deactivated account."""
     return member.profile_refreshed_at is not None or member.tz is not None
+
+
+def may_prompt(standup: Standup, member: Member) -> bool:
+    """Whether a participant can be prompted at all. People taken from a channel's member list
+    wait until their profile is known: they may be bots. (People chosen in the form were
+    checked then, and are planned as soon as their time zone allows.)"""
+    if member.deleted or member.is_bot:
+        return False
+    return standup.participant_source != ParticipantSource.CHANNEL or profile_known(member)
 
 
 def member_zone(standup: Standup, member: Member) -> ZoneInfo | None:
@@ -84,7 +100,7 @@ def plan_for_member(
     `zone_cache` shares the time maths between participants of one standup in the same zone.
     """
     zone = member_zone(standup, member)
-    if zone is None or member.deleted or member.is_bot or not profile_known(member):
+    if zone is None or not may_prompt(standup, member):
         return []
     start = max(standup.schedule_from, now - LOOKBACK)
     end = now + HORIZON
@@ -185,7 +201,7 @@ async def plan_standup(
             ):
                 inserted += 1
     zones_known = all(
-        member_zone(standup, m) is not None and profile_known(m)
+        member_zone(standup, m) is not None and may_prompt(standup, m)
         for m in members
         if not (m.deleted or m.is_bot)
     )

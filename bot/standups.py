@@ -37,7 +37,7 @@ from bot.outcomes import (
     refused,
 )
 from bot.people import Caller, bot_ids
-from bot.planning import answer_window, next_run_of, profile_known
+from bot.planning import answer_window, may_prompt, next_run_of
 from bot.rules import schedule
 from bot.rules.cadence import describe as describe_cadence
 from bot.rules.permissions import (
@@ -485,7 +485,7 @@ async def run_now(services: Services, caller: Caller, name: str) -> RunStarted |
         for member in people:
             if member.is_bot or member.deleted:
                 continue
-            if not profile_known(member):  # maybe a bot: asked once Slack tells us who it is
+            if not may_prompt(standup, member):  # from the channel, not looked up yet
                 waiting += 1
                 continue
             if await prompts.insert_prompt(
