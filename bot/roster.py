@@ -373,15 +373,16 @@ class Reconciler:
         key = f"reconcile:{standup_id}:{period}"
         async with services.db.session() as session:
             workspace = await workspaces.workspace_by_id(session, workspace_id)
-            start = await claims.begin_event(
-                session, key, workspace.team_id if workspace else None, now, CLAIM_STALE
-            )
             client = await services.slack.bot_client(session, workspace_id)
-        if start not in (EventStart.NEW, EventStart.RETAKEN) or client is None:
+        if workspace is None or client is None:  # uninstalled meanwhile
             return False
+        async with services.db.session() as session:
+            start = await claims.begin_event(session, key, workspace.team_id, now, CLAIM_STALE)
+        if start not in (EventStart.NEW, EventStart.RETAKEN):
+            return False  # another replica did it, or is doing it
         try:
             with structlog.contextvars.bound_contextvars(
-                team_id=workspace.team_id if workspace else None, standup_id=standup_id
+                team_id=workspace.team_id, standup_id=standup_id
             ):
                 await sync_standup(services, client, workspace_id, standup_id)
         except Exception:
