@@ -31,7 +31,7 @@ from storage import members as members_db
 from storage import standups as standups_db
 from storage import workspaces as workspaces_db
 from storage.migrate import upgrade_to_head
-from storage.models import Member, Prompt, PromptState
+from storage.models import Member, Prompt, PromptState, Standup
 from tests.harness import make_settings
 from tests.slack_fake import FakeSlack
 
@@ -605,3 +605,15 @@ async def test_the_reconcile_skips_paused_standups_and_chosen_people(database_ur
         assert await roster.Reconciler(world.services).step(NOW) == 0
         world.slack.assert_not_called("conversations.members")
         assert await world.participants(paused) == set()
+
+
+def test_only_people_from_a_channel_wait_for_their_profile() -> None:
+    unknown = Member(id=1, workspace_id=1, tz=None, is_bot=False, deleted=False)
+    known = Member(id=2, workspace_id=1, tz=None, is_bot=False, deleted=False)
+    known.profile_refreshed_at = NOW
+    bot = Member(id=3, workspace_id=1, tz="UTC", is_bot=True, deleted=False)
+    for source, waits in (("channel", True), ("people", False)):
+        standup = Standup(id=1, workspace_id=1, participant_source=source)
+        assert planning.may_prompt(standup, unknown) is not waits
+        assert planning.may_prompt(standup, known)
+        assert not planning.may_prompt(standup, bot)
