@@ -112,6 +112,8 @@ class Toggled:
 class RunStarted:
     name: str
     prompts_created: int
+    # Participants from a channel not asked: Slack has not told us who they are yet (maybe bots).
+    waiting: int = 0
 
 
 @dataclass(frozen=True)

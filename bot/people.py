@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,10 @@ log = structlog.get_logger("asyncstand.people")
 ROLE_FRESHNESS = dt.timedelta(minutes=15)
 # Profile look-ups during a form submission must finish well inside Slack's 3 seconds.
 PROFILE_LOOKUP_BUDGET = 1.5
+# A planning pass stops starting profile look-ups after this long. users.info allows about
+# 100 a minute: a channel of 1,000 new people is learned over ~10 minutes of passes, while
+# the rest of each scheduler tick (sending due prompts) goes on.
+PROFILE_REFRESH_BUDGET = 5.0
 SLACKBOT = "USLACKBOT"
 MEMBER_NAME_MAX = 255  # member.name's width
 
@@ -100,11 +105,16 @@ async def fetch_profile(
 
 
 async def refresh_profiles(services: Services, client: AsyncWebClient, workspace_id: int) -> None:
-    """Fetch users.info for participants whose cached time zone is missing or stale."""
+    """Fetch users.info for participants whose profile is unknown (first) or stale, for at
+    most PROFILE_REFRESH_BUDGET seconds; the next pass goes on with the rest."""
     stale_before = services.clock() - dt.timedelta(hours=services.settings.tz_refresh_hours)
     async with services.db.session() as session:
         stale = await members.members_needing_profile(session, workspace_id, stale_before)
-    for member in stale:
+    started = time.monotonic()
+    for done, member in enumerate(stale):
+        if time.monotonic() - started > PROFILE_REFRESH_BUDGET:
+            log.info("profile_refresh_continues", refreshed=done, left=len(stale) - done)
+            break
         await fetch_profile(services, client, workspace_id, member.slack_user_id)
 
 

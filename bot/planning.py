@@ -24,7 +24,15 @@ from bot.rules.timemath import local_occurrence_utc, parse_local_time
 from bot.runtime import Services
 from storage import attendance as attendance_db
 from storage import prompts, runs, standups, workspaces
-from storage.models import Member, PromptState, Run, RunState, Standup, TzMode
+from storage.models import (
+    Member,
+    ParticipantSource,
+    PromptState,
+    Run,
+    RunState,
+    Standup,
+    TzMode,
+)
 
 log = structlog.get_logger("asyncstand.planning")
 
@@ -51,6 +59,20 @@ def answer_window(standup: Standup, default: dt.timedelta) -> dt.timedelta:
     if standup.answer_window_minutes is None:
         return default
     return dt.timedelta(minutes=standup.answer_window_minutes)
+
+
+def profile_known(member: Member) -> bool:
+    """Whether users.info has told us who this is — a person, a bot, a deactivated account."""
+    return member.profile_refreshed_at is not None or member.tz is not None
+
+
+def may_prompt(standup: Standup, member: Member) -> bool:
+    """Whether a participant can be prompted at all. People taken from a channel's member list
+    wait until their profile is known: they may be bots. (People chosen in the form were
+    checked then, and are planned as soon as their time zone allows.)"""
+    if member.deleted or member.is_bot:
+        return False
+    return standup.participant_source != ParticipantSource.CHANNEL or profile_known(member)
 
 
 def member_zone(standup: Standup, member: Member) -> ZoneInfo | None:
@@ -83,7 +105,7 @@ def plan_for_member(
     `zone_cache` shares the time maths between participants of one standup in the same zone.
     """
     zone = member_zone(standup, member)
-    if zone is None or member.deleted or member.is_bot:
+    if zone is None or not may_prompt(standup, member):
         return []
     start = max(standup.schedule_from, now - LOOKBACK)
     end = now + HORIZON
@@ -257,7 +279,9 @@ async def plan_standup(
                 if state is not None and run.summary_ts:  # the summary lists them as away
                     await runs.request_summary(session, workspace_id, run.id, now)
     zones_known = all(
-        member_zone(standup, m) is not None for m in members if not (m.deleted or m.is_bot)
+        member_zone(standup, m) is not None and may_prompt(standup, m)
+        for m in members
+        if not (m.deleted or m.is_bot)
     )
     standup.planned_until = now + HORIZON if zones_known else None
     return inserted
@@ -300,7 +324,12 @@ async def plan_workspace(services: Services, workspace_id: int, now: dt.datetime
                 session, workspace_id, planned_before=now + REPLAN_MARGIN
             )
             holidays = HolidayLookup()  # one look-up per (calendar, date) in this pass
-            for standup in due:
+            for listed in due:
+                # Held (in id order) while planned, so a participant sync or edit running now
+                # is either seen whole or waits, and is planned again after.
+                standup = await standups.hold_standup(session, workspace_id, listed.id)
+                if standup is None or not standup.active:
+                    continue
                 created = await plan_standup(
                     session,
                     workspace_id,

@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.rules.roster import CHANNEL_PARTICIPANTS_CEILING, MAX_CHANNEL_PARTICIPANTS
 from bot.rules.validation import (
     MAX_ANSWER_LEN,
     MAX_PARTICIPANTS,
@@ -100,6 +101,10 @@ class Settings(BaseSettings):
     max_standups_per_workspace: int = Field(default=200, ge=1)
     max_participants_per_standup: int = Field(
         default=MAX_PARTICIPANTS, ge=1, le=PARTICIPANTS_CEILING
+    )
+    # Participants of a standup that takes everyone in its channel (no people picker involved).
+    max_channel_participants: int = Field(
+        default=MAX_CHANNEL_PARTICIPANTS, ge=1, le=CHANNEL_PARTICIPANTS_CEILING
     )
     max_questions_per_standup: int = Field(default=MAX_QUESTIONS, ge=1, le=QUESTIONS_CEILING)
     max_answer_length: int = Field(default=MAX_ANSWER_LEN, ge=1, le=MAX_ANSWER_LEN)

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import channels
+from bot import channels, roster
 from bot.outcomes import (
     Amended,
     Change,
@@ -38,7 +38,7 @@ from bot.outcomes import (
     refused,
 )
 from bot.people import Caller, bot_ids
-from bot.planning import absent_state, answer_window, next_run_of
+from bot.planning import absent_state, answer_window, may_prompt, next_run_of
 from bot.rules import schedule
 from bot.rules.attendance import HolidayLookup
 from bot.rules.permissions import (
@@ -74,7 +74,15 @@ from bot.views.blockkit import Message
 from bot.views.messages import text_message
 from storage import attendance as attendance_db
 from storage import audit, members, prompts, runs, standups, workspaces
-from storage.models import AuditEntry, ParticipantSource, PromptState, RunState, Standup, TzMode
+from storage.models import (
+    AuditEntry,
+    Member,
+    ParticipantSource,
+    PromptState,
+    RunState,
+    Standup,
+    TzMode,
+)
 
 log = structlog.get_logger("asyncstand.standups")
 
@@ -148,6 +156,32 @@ def _name_taken() -> FieldErrors:
     return FieldErrors({FormField.NAME: "A standup with this name already exists."})
 
 
+def _chosen_people(draft: StandupDraft) -> StandupDraft:
+    """With everyone in the channel taking part, the people picker's content means nothing
+    (it is optional, and prefilled): the channel's members are synced instead."""
+    if draft.participant_source == ParticipantSource.CHANNEL:
+        return replace(draft, participant_ids=[])
+    return draft
+
+
+def _leaving_a_big_channel(
+    errors: dict[str, str], standup: Standup, people: Sequence[Member], services: Services
+) -> dict[str, str]:
+    """Switching from a channel too big for the people picker to chosen people: the form
+    showed nobody (see edit_form), so say why rather than just "add at least one"."""
+    limit = services.settings.max_participants_per_standup
+    if (
+        FormField.PARTICIPANTS in errors
+        and standup.participant_source == ParticipantSource.CHANNEL
+        and len(people) > limit
+    ):
+        errors[FormField.PARTICIPANTS] = (
+            f"Everyone in the channel is {len(people)} people, more than the {limit} you can "
+            "choose here: pick the people who take part, or keep everyone in the channel."
+        )
+    return errors
+
+
 # --- create and edit --------------------------------------------------------------------------
 
 
@@ -174,7 +208,7 @@ async def create(
     services: Services, client: AsyncWebClient, caller: Caller, draft: StandupDraft
 ) -> Created | FieldErrors | Refusal:
     """Validate and store a new standup; its creator becomes its owner."""
-    draft = clean_draft(draft)
+    draft = _chosen_people(clean_draft(draft))
     actor = await caller.actor() if await _creation_restricted(services, caller) else None
     bots = await bot_ids(services, client, caller.workspace_id, draft.participant_ids)
     now = services.clock()
@@ -242,7 +276,7 @@ async def edit(
 ) -> Edited | FieldErrors | Refusal:
     """Save an edited standup (owners and admins). Schedule changes apply from now on: unsent
     prompts are re-planned from the new schedule."""
-    draft = clean_draft(draft)
+    draft = _chosen_people(clean_draft(draft))
     bots = await bot_ids(services, client, caller.workspace_id, draft.participant_ids)
     now = services.clock()
     try:
@@ -258,11 +292,11 @@ async def edit(
                 limits=services.settings.limits,
                 default_window=services.close_after,
             )
-            if errors:
-                return FieldErrors(errors)
             before_people = await standups.standup_participants(
                 session, caller.workspace_id, row.id
             )
+            if errors:
+                return FieldErrors(_leaving_a_big_channel(errors, row, before_people, services))
             before = snapshot(row, [m.slack_user_id for m in before_people])
             config = _config(draft, services.close_after)
             schedule_keys = (
@@ -282,14 +316,18 @@ async def edit(
             if row.channel_id != old_channel:  # listed as private until we learn the new one
                 row.channel_private = None
             row.updated_at = now
-            await standups.replace_participants(
-                session, caller.workspace_id, row, draft.participant_ids, now
-            )
+            if row.participant_source == ParticipantSource.PEOPLE:
+                await standups.replace_participants(
+                    session, caller.workspace_id, row, draft.participant_ids, now
+                )
+                people_after = draft.participant_ids
+            else:  # the channel's members: synced once the form is acknowledged
+                people_after = before["participants"]
             if schedule_changed:
                 row.schedule_from = now
                 await attendance_db.drop_future_absences(session, caller.workspace_id, row.id, now)
                 await standups.drop_pending_prompts(session, caller.workspace_id, row.id)
-            after = snapshot(row, draft.participant_ids)
+            after = snapshot(row, people_after)
             await _audit(session, row, caller, "edit", now, before=before, after=after)
     except IntegrityError:
         return _name_taken()
@@ -308,12 +346,18 @@ async def edit_form(services: Services, caller: Caller, name: str | int) -> Edit
             return standup
         people = await standups.standup_participants(session, caller.workspace_id, standup.id)
     cadence = schedule.cadence_of(standup.cadence, standup.weekday_mask)
+    chosen = [m.slack_user_id for m in people]
+    if (
+        standup.participant_source == ParticipantSource.CHANNEL
+        and len(chosen) > services.settings.max_participants_per_standup
+    ):
+        chosen = []  # more than the picker takes: switching to chosen people starts afresh
     return EditForm(
         standup_id=standup.id,
         name=standup.name,
         channel_id=standup.channel_id,
         questions=lines_of(standup.questions),
-        participant_ids=[m.slack_user_id for m in people],
+        participant_ids=chosen,
         weekdays=schedule.weekdays_of(cadence, mask_to_weekdays(standup.weekday_mask)),
         local_time=standup.local_time,
         tz_mode=standup.tz_mode,
@@ -394,25 +438,46 @@ async def join_channel(
 
 
 async def announce_created(
-    services: Services, client: AsyncWebClient, caller: Caller, created: Created
+    services: Services,
+    client: AsyncWebClient,
+    caller: Caller,
+    created: Created,
+    *,
+    bot_user_id: str | None = None,
 ) -> None:
-    """Set up the channel, then DM the creator what was made (and any channel problem)."""
+    """Set up the channel (and, with everyone in it taking part, sync its members), then DM
+    the creator what was made (and any channel problem)."""
     problem = await join_channel(services, client, caller.workspace_id, created.channel_id)
+    synced = await roster.sync_standup(
+        services, client, caller.workspace_id, created.standup_id, bot_user_id=bot_user_id
+    )
+    if synced is not None:
+        created = replace(created, participant_count=synced.participants)
     note = wording.channel_note(created.channel_id, problem) if problem else None
     await _dm(client, caller.user_id, wording.created(created, note))
 
 
 async def announce_edited(
-    services: Services, client: AsyncWebClient, caller: Caller, edited: Edited
+    services: Services,
+    client: AsyncWebClient,
+    caller: Caller,
+    edited: Edited,
+    *,
+    bot_user_id: str | None = None,
 ) -> None:
     """A new channel is joined; if we can't post there, the editor hears why. A channel whose
-    privacy we never learned (a standup older than that) is looked up."""
+    privacy we never learned (a standup older than that) is looked up. With everyone in the
+    channel taking part, its members are synced."""
     if not edited.channel_changed:
         if edited.channel_private is None:
             with suppress(SlackApiError):
                 await channels.describe(services, client, caller.workspace_id, edited.channel_id)
-        return
-    problem = await join_channel(services, client, caller.workspace_id, edited.channel_id)
+        problem = None
+    else:
+        problem = await join_channel(services, client, caller.workspace_id, edited.channel_id)
+    await roster.sync_standup(
+        services, client, caller.workspace_id, edited.standup_id, bot_user_id=bot_user_id
+    )
     if problem:
         await _dm(
             client, caller.user_id, text_message(wording.channel_note(edited.channel_id, problem))
@@ -484,9 +549,12 @@ async def run_now(services: Services, caller: Caller, name: str | int) -> RunSta
             local_date + dt.timedelta(days=1),
         )
         holidays = HolidayLookup()
-        created = 0
+        created = waiting = 0
         for member in people:
             if member.is_bot or member.deleted:
+                continue
+            if not may_prompt(standup, member):  # from the channel, not looked up yet
+                waiting += 1
                 continue
             # Out of office or on a public holiday: listed as away, not asked.
             absent = absent_state(
@@ -505,8 +573,8 @@ async def run_now(services: Services, caller: Caller, name: str | int) -> RunSta
             ):
                 created += 1
     services.wake_scheduler()
-    log.info("run_started", standup_id=standup.id, prompts=created)
-    return RunStarted(standup.name, created)
+    log.info("run_started", standup_id=standup.id, prompts=created, waiting=waiting)
+    return RunStarted(standup.name, created, waiting)
 
 
 def _runner_zone(standup: Standup, runner_tz: str | None) -> ZoneInfo:

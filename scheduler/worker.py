@@ -1,5 +1,6 @@
 """The scheduler: a timer that, on each tick, plans prompts, sends due ones and due reminders,
-closes runs and delivers outgoing webhooks.
+closes runs and delivers outgoing webhooks (and, a few at a time, reads channel-synced standups'
+channels again: bot.roster).
 
 APScheduler is only the timer. Every step it triggers claims its work in the database first
 (bot.delivery, bot.runs, bot.webhooks), so several replicas (or a restart) never send a prompt
@@ -17,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot import events, idempotency, planning, reminders, runs, web_sessions, webhooks, workspaces
 from bot.delivery import Delivery
 from bot.metrics import Metrics
+from bot.roster import Reconciler
 from bot.runtime import Services
 
 log = structlog.get_logger("asyncstand.scheduler")
@@ -35,6 +37,7 @@ class Worker:
         self.services = services
         self.metrics = metrics or Metrics()
         self.delivery = Delivery(services, self.metrics)
+        self.reconciler = Reconciler(services)
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
         self._housekept: dt.datetime | None = None
@@ -101,6 +104,8 @@ class Worker:
         await runs.sweep(services)
         await webhooks.deliver_due(services, self.metrics)
         await self._housekeeping()
+        # Last: channel members are read again every few hours, never ahead of a due prompt.
+        await self.reconciler.step(now)
 
     async def _housekeeping(self) -> None:
         """Forget old event ids, expired OAuth and sign-in states, dead web sessions and API

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -59,3 +60,20 @@ async def workspace_history(
         .limit(limit)
     )
     return list(rows.scalars())
+
+
+async def latest_action(
+    session: AsyncSession, workspace_id: int, standup_id: int, actions: Sequence[str]
+) -> str | None:
+    """The most recent of these actions on a standup, if any (one indexed query)."""
+    row = await session.execute(
+        select(AuditEntry.action)
+        .where(
+            AuditEntry.workspace_id == workspace_id,
+            AuditEntry.standup_id == standup_id,
+            AuditEntry.action.in_(list(actions)),
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(1)
+    )
+    return row.scalar_one_or_none()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import upsert
@@ -47,7 +47,8 @@ async def get_member(session: AsyncSession, workspace_id: int, slack_user_id: st
 async def members_needing_profile(
     session: AsyncSession, workspace_id: int, stale_before: dt.datetime, limit: int = 50
 ) -> list[Member]:
-    """Participants whose cached profile (time zone) is missing or stale."""
+    """Participants whose cached profile (time zone) is missing or stale: never looked up
+    first, then the stalest."""
     rows = await session.execute(
         select(Member)
         .join(Participant, Participant.member_id == Member.id)
@@ -59,6 +60,7 @@ async def members_needing_profile(
             or_(Member.profile_refreshed_at.is_(None), Member.profile_refreshed_at < stale_before),
         )
         .distinct()
+        .order_by(Member.profile_refreshed_at.nulls_first(), Member.id)
         .limit(limit)
     )
     return list(rows.scalars())
@@ -130,4 +132,23 @@ async def remember_dm_channel(
         update(Member)
         .where(Member.workspace_id == workspace_id, Member.id == member_id)
         .values(dm_channel_id=channel_id)
+    )
+
+
+async def mark_bots(
+    session: AsyncSession, workspace_id: int, slack_user_ids: Iterable[str], now: dt.datetime
+) -> None:
+    """Remember these users (those we have a row for) as bots: AsyncStand's own bot user, which
+    Slack names to us, need not wait for a users.info look-up to be left out."""
+    wanted = sorted(set(slack_user_ids))
+    if not wanted:
+        return
+    await session.execute(
+        update(Member)
+        .where(
+            Member.workspace_id == workspace_id,
+            Member.slack_user_id.in_(wanted),
+            Member.is_bot.is_(False),
+        )
+        .values(is_bot=True, profile_refreshed_at=func.coalesce(Member.profile_refreshed_at, now))
     )

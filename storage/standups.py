@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import affected
+from storage.db import affected, upsert
 from storage.members import ensure_members
 from storage.models import (
     Member,
     Participant,
+    ParticipantSource,
     Prompt,
     PromptState,
     Run,
@@ -24,6 +25,21 @@ from storage.models import (
     StandupOwner,
     Workspace,
 )
+
+
+def _not_started(workspace_id: int, standup_id: int) -> ColumnElement[bool]:
+    """Prompts that were only planned: not sent yet, or set aside for someone away or on a
+    holiday, in a run still open. Dropping them loses nothing; the planner makes them again
+    from what is true now (sent prompts, and everything of a closed run, are history)."""
+    open_runs = select(Run.id).where(
+        Run.workspace_id == workspace_id,
+        Run.standup_id == standup_id,
+        Run.state == RunState.OPEN,
+    )
+    return and_(
+        Prompt.state.in_([PromptState.PENDING, PromptState.AWAY, PromptState.HOLIDAY]),
+        Prompt.run_id.in_(open_runs),
+    )
 
 
 async def standup_name_keys(session: AsyncSession, workspace_id: int) -> set[str]:
@@ -223,7 +239,7 @@ async def active_standups(
         stmt = stmt.where(
             or_(Standup.planned_until.is_(None), Standup.planned_until < planned_before)
         )
-    return list((await session.execute(stmt)).scalars())
+    return list((await session.execute(stmt.order_by(Standup.id))).scalars())
 
 
 async def workspaces_needing_plans(session: AsyncSession, planned_before: dt.datetime) -> list[int]:
@@ -281,7 +297,7 @@ async def replace_participants(
                 Prompt.workspace_id == workspace_id,
                 Prompt.standup_id == standup.id,
                 Prompt.member_id.in_(current - wanted),
-                Prompt.state == PromptState.PENDING,
+                _not_started(workspace_id, standup.id),
             )
         )
     for member_id in wanted - current:
@@ -294,6 +310,135 @@ async def replace_participants(
     await session.flush()
 
 
+# --- participants from a channel ----------------------------------------------------------------
+
+
+async def channel_standups(
+    session: AsyncSession, workspace_id: int, channel_id: str
+) -> list[Standup]:
+    """This workspace's standups that take everyone in `channel_id` (paused ones too: they
+    resume with the right people)."""
+    rows = await session.execute(
+        select(Standup)
+        .where(
+            Standup.workspace_id == workspace_id,
+            Standup.channel_id == channel_id,
+            Standup.participant_source == ParticipantSource.CHANNEL,
+        )
+        .order_by(Standup.id)
+    )
+    return list(rows.scalars())
+
+
+async def hold_standup(session: AsyncSession, workspace_id: int, standup_id: int) -> Standup | None:
+    """The standup, its participants held until this transaction ends: a no-op UPDATE of its
+    row takes the row lock on Postgres and, as the transaction's first write, the write lock on
+    SQLite — so syncs of one standup (an event, the reconcile, another replica) and the planner
+    run one after the other, each reading the participants the other left."""
+    await session.execute(
+        update(Standup)
+        .where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
+        .values(updated_at=Standup.updated_at)
+    )
+    return (
+        await session.execute(
+            select(Standup)
+            .where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
+            .execution_options(populate_existing=True)  # as it is now, not as first loaded
+        )
+    ).scalar_one_or_none()
+
+
+async def participants_by_user(
+    session: AsyncSession, workspace_id: int, standup_id: int
+) -> dict[str, int]:
+    """A standup's participants: member id by Slack user id (one query)."""
+    rows = await session.execute(
+        select(Member.slack_user_id, Member.id)
+        .join(Participant, Participant.member_id == Member.id)
+        .where(
+            Participant.workspace_id == workspace_id,
+            Participant.standup_id == standup_id,
+            Member.workspace_id == workspace_id,
+        )
+    )
+    return {user_id: member_id for user_id, member_id in rows}
+
+
+async def change_participants(
+    session: AsyncSession,
+    workspace_id: int,
+    standup: Standup,
+    *,
+    add: Collection[int],
+    remove: Collection[int],
+    now: dt.datetime,
+) -> None:
+    """Add and remove participants (member ids) in bulk: at most three statements, however
+    many people. Unsent prompts of those removed are dropped; a change plans the standup again.
+    Adding someone already there is a no-op, so concurrent syncs never conflict."""
+    if remove:
+        await session.execute(
+            delete(Participant).where(
+                Participant.workspace_id == workspace_id,
+                Participant.standup_id == standup.id,
+                Participant.member_id.in_(sorted(remove)),
+            )
+        )
+        await session.execute(
+            delete(Prompt).where(
+                Prompt.workspace_id == workspace_id,
+                Prompt.standup_id == standup.id,
+                Prompt.member_id.in_(sorted(remove)),
+                _not_started(workspace_id, standup.id),
+            )
+        )
+    if add:
+        rows = [
+            {
+                "standup_id": standup.id,
+                "member_id": member_id,
+                "workspace_id": workspace_id,
+                "added_at": now,
+            }
+            for member_id in sorted(add)
+        ]
+        stmt = upsert(session, Participant).values(rows)
+        await session.execute(
+            stmt.on_conflict_do_nothing(index_elements=["standup_id", "member_id"])
+        )
+    if add or remove:
+        standup.planned_until = None
+        await session.flush()
+
+
+async def channel_standups_in_phase(
+    session: AsyncSession,
+    phases: Sequence[tuple[int, int]],
+    period_seconds: int,
+    spread: int,
+) -> list[tuple[int, int, dt.datetime]]:
+    """(workspace id, standup id, created at) of active channel-synced standups in active
+    workspaces whose phase — ((id mod period) * spread) mod period, seconds into each period —
+    lies in one of the half-open ranges (low, high]. One query, which returns nothing when
+    nothing is due."""
+    if not phases:
+        return []
+    phase = ((Standup.id % period_seconds) * spread) % period_seconds
+    rows = await session.execute(
+        select(Standup.workspace_id, Standup.id, Standup.created_at)
+        .join(Workspace, Workspace.id == Standup.workspace_id)
+        .where(
+            Workspace.active.is_(True),
+            Standup.active.is_(True),
+            Standup.participant_source == ParticipantSource.CHANNEL,
+            or_(*((phase > low) & (phase <= high) for low, high in phases)),
+        )
+        .order_by(Standup.id)
+    )
+    return [(workspace_id, standup_id, created) for workspace_id, standup_id, created in rows]
+
+
 async def drop_pending_prompts(session: AsyncSession, workspace_id: int, standup_id: int) -> int:
     """After a schedule change, unsent prompts are re-planned from the new schedule."""
     await replan(session, workspace_id, standup_id)
@@ -301,7 +446,7 @@ async def drop_pending_prompts(session: AsyncSession, workspace_id: int, standup
         delete(Prompt).where(
             Prompt.workspace_id == workspace_id,
             Prompt.standup_id == standup_id,
-            Prompt.state == PromptState.PENDING,
+            _not_started(workspace_id, standup_id),
         )
     )
     # Runs left with no prompt at all were only planned, never started: forget them too.

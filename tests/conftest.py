@@ -11,9 +11,15 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 import redis.asyncio as redis
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 
 from tests.backends import BACKENDS, POSTGRES_URL, REDIS_URL, postgres_admin
+
+# Property tests check what holds, not how fast: on a busy two-core CI machine a single example
+# may take longer than Hypothesis's default 200 ms deadline without anything being wrong.
+settings.register_profile("asyncstand", deadline=None)
+settings.load_profile("asyncstand")
 
 
 @pytest.fixture(params=BACKENDS)

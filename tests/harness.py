@@ -110,9 +110,11 @@ def create_form_values(
     time: str,
     tz_mode: str = "participant",
     fixed_tz: str | None = None,
+    participant_source: str | None = None,
 ) -> dict[str, Any]:
-    """view.state.values as Slack sends them for the create modal."""
-    return {
+    """view.state.values as Slack sends them for the create modal (`participant_source`:
+    "people" or "channel" for the "Participants from" choice; left out unless given)."""
+    values = {
         "name": {"value": {"type": "plain_text_input", "value": name}},
         "channel": {"value": {"type": "conversations_select", "selected_conversation": channel}},
         "questions": {"value": {"type": "plain_text_input", "value": "\n".join(questions)}},
@@ -137,6 +139,17 @@ def create_form_values(
         },
         "tz": {"value": {"type": "plain_text_input", "value": fixed_tz}},
     }
+    if participant_source is not None:
+        values["participant_source"] = {
+            "value": {
+                "type": "radio_buttons",
+                "selected_option": {
+                    "text": {"type": "plain_text", "text": participant_source},
+                    "value": participant_source,
+                },
+            }
+        }
+    return values
 
 
 def answer_values(answers: list[str]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ __all__ = [
     "app_home_opened_event",
     "app_uninstalled_event",
     "member_joined_channel_event",
+    "member_left_channel_event",
     "message_event",
     "sign",
     "tokens_revoked_event",
@@ -96,6 +97,19 @@ def member_joined_channel_event(
 ) -> JSON:
     return {
         "type": "member_joined_channel",
+        "user": user_id,
+        "channel": channel,
+        "channel_type": channel_type,
+        "team": team,
+        "event_ts": _next_event_ts(),
+    }
+
+
+def member_left_channel_event(
+    user_id: str, channel: str, *, channel_type: str = "C", team: str = "T0TEAM001"
+) -> JSON:
+    return {
+        "type": "member_left_channel",
         "user": user_id,
         "channel": channel,
         "channel_type": channel_type,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from storage import standups as standups_db
 from storage.db import Database
 from storage.models import AwayPeriod, Member, SkippedDay, Standup
 from tests.harness import Clock
@@ -233,3 +234,28 @@ async def test_a_day_when_everyone_is_away_posts_no_summary(database_url: str) -
             assert prompted(slack) == []
             assert summary_posts(slack) == []
             assert not slack.calls_to("chat.update")
+
+
+async def test_someone_removed_while_away_is_no_longer_listed_as_away(database_url: str) -> None:
+    """London is away today (set aside when the day was planned), then taken out of the
+    standup: the set-aside check-in goes with them, so the summary does not list them."""
+    async with FakeSlack() as slack:
+        for user in (BERLIN, LONDON):
+            slack.add_user(user, user.lower(), tz="Europe/Berlin")
+        await seed_standup(
+            database_url, slack, participants=[BERLIN, LONDON], schedule_from=utc(DAY, 0)
+        )
+        await _away(database_url, LONDON, DAY, DAY)
+        clock = Clock()
+        async with worker_for(database_url, slack, clock) as worker:
+            await tick_at(worker, clock, utc(DAY, 7, 55))  # planned: London set aside as away
+            assert (await prompt_rows(database_url))[(LONDON, DAY)].state == "away"
+            async with worker.services.db.session() as session:
+                standup = (await session.execute(select(Standup))).scalar_one()
+                await standups_db.replace_participants(
+                    session, standup.workspace_id, standup, [BERLIN], utc(DAY, 7, 56)
+                )
+            await tick_at(worker, clock, utc(DAY, 8, 0, 5))  # 09:00 in Berlin
+            assert prompted(slack) == [BERLIN]
+            assert (LONDON, DAY) not in await prompt_rows(database_url)
+            assert "Away" not in _summary_sections(slack)

@@ -37,6 +37,8 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "conversations.open": {"im:write"},
     "conversations.info": {"channels:read", "groups:read"},
     "conversations.join": {"channels:join"},
+    # Everyone in a standup's channel: public channels and private ones we were invited to.
+    "conversations.members": {"channels:read", "groups:read"},
     "users.info": {"users:read"},
     # Looking for our own messages after a crash: in DMs (prompts) and channels (summaries).
     "conversations.history": {"im:history", "channels:history", "groups:history"},
@@ -50,7 +52,15 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
 }
 # The slash command needs its own scope; it is no Web API call.
 SCOPES_WITHOUT_CALLS = {"commands"}
-BOT_EVENTS = {"app_home_opened", "app_uninstalled", "tokens_revoked"}
+# The bot scopes each event subscription needs (Slack's event reference). Every event the code
+# listens to must be listed here, so a new listener forces a decision.
+SCOPES_FOR_EVENT: dict[str, set[str]] = {
+    "app_home_opened": set(),
+    "app_uninstalled": set(),
+    "tokens_revoked": set(),
+    "member_joined_channel": {"channels:read", "groups:read"},
+    "member_left_channel": {"channels:read", "groups:read"},
+}
 PLACEHOLDER_ORIGIN = "https://asyncstand.example.com"
 
 
@@ -137,9 +147,35 @@ def test_interactivity_and_events_post_to_events_route(manifest: dict[str, Any])
     assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
 
 
-def test_bot_events(manifest: dict[str, Any]) -> None:
+def listened_events() -> set[str]:
+    """Every event type a listener is registered for: `app.event("name")` in the handlers."""
+    found: set[str] = set()
+    for path in (ROOT / "handlers").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "event"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                found.add(node.args[0].value)
+    return found
+
+
+def test_the_code_listens_to_the_events_we_know_of() -> None:
+    # A sanity check of the scan itself: these listeners are certainly in the code.
+    assert {"app_home_opened", "member_joined_channel"} <= listened_events()
+
+
+def test_bot_events_are_exactly_what_the_code_listens_to(manifest: dict[str, Any]) -> None:
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
-    assert set(events) == BOT_EVENTS
+    assert len(events) == len(set(events)), "duplicate event"
+    listened = listened_events()
+    unknown = listened - set(SCOPES_FOR_EVENT)
+    assert not unknown, f"add the scopes these events need to SCOPES_FOR_EVENT: {unknown}"
+    assert set(events) == listened
     assert "user_events" not in manifest["settings"]["event_subscriptions"]
 
 
@@ -175,7 +211,9 @@ def needed_scopes() -> set[str]:
     assert not unknown, f"add the scopes these methods need to SCOPES_FOR_METHOD: {unknown}"
     stale = set(SCOPES_FOR_METHOD) - called
     assert not stale, f"the code no longer calls {stale}: drop them from SCOPES_FOR_METHOD"
-    return SCOPES_WITHOUT_CALLS.union(*(SCOPES_FOR_METHOD[m] for m in called))
+    return SCOPES_WITHOUT_CALLS.union(
+        *(SCOPES_FOR_METHOD[m] for m in called), *(SCOPES_FOR_EVENT[e] for e in listened_events())
+    )
 
 
 def test_the_code_calls_the_web_api_methods_we_know_of() -> None:

@@ -266,6 +266,7 @@ def test_limits_have_defaults_and_can_be_set(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.max_participants_per_standup == 100
     assert settings.max_questions_per_standup == 10
     assert settings.max_answer_length == 3000
+    assert settings.max_channel_participants == 1000  # a 1,000-person channel works
     lowered = _load(
         monkeypatch,
         SLACK_SIGNING_SECRET="x",
@@ -274,8 +275,10 @@ def test_limits_have_defaults_and_can_be_set(monkeypatch: pytest.MonkeyPatch) ->
         MAX_PARTICIPANTS_PER_STANDUP="20",
         MAX_QUESTIONS_PER_STANDUP="20",
         MAX_ANSWER_LENGTH="500",
+        MAX_CHANNEL_PARTICIPANTS="2500",
     )
     assert (lowered.limits.participants, lowered.limits.questions) == (20, 20)
+    assert lowered.max_channel_participants == 2500
     assert (lowered.max_standups_per_workspace, lowered.limits.answer_length) == (5, 500)
 
 
@@ -286,6 +289,9 @@ def test_limits_have_defaults_and_can_be_set(monkeypatch: pytest.MonkeyPatch) ->
         ("MAX_QUESTIONS_PER_STANDUP", "21", "20"),
         ("MAX_ANSWER_LENGTH", "3001", "3000"),  # Slack's input maximum
         ("MAX_STANDUPS_PER_WORKSPACE", "0", "1"),
+        # Every step of a channel sync stays one SQL statement up to here.
+        ("MAX_CHANNEL_PARTICIPANTS", "5001", "5000"),
+        ("MAX_CHANNEL_PARTICIPANTS", "0", "1"),
     ],
 )
 def test_limits_beyond_what_slack_takes_are_refused(

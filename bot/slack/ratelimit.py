@@ -40,6 +40,7 @@ METHOD_LIMITS: dict[str, Limit] = {
     "conversations.join": TIER_3,
     "conversations.history": TIER_3,
     "conversations.replies": TIER_3,
+    "conversations.members": TIER_4,
     "users.info": TIER_4,
     # views.open / views.push are not shaped: their trigger_id dies 3 s after the click, so
     # queueing them would only turn a possible 429 into a certain expired_trigger_id.

@@ -85,13 +85,32 @@ def refusal_message(outcome: Refusal) -> Message:
 
 
 def run_started(outcome: RunStarted) -> Message:
+    waiting = (
+        md(
+            " {} more are still being looked up in Slack: run it again in a few minutes to "
+            "ask them too.",
+            outcome.waiting,
+        )
+        if outcome.waiting
+        else md("")
+    )
     if not outcome.prompts_created:
+        if outcome.waiting:
+            return text_message(
+                md(
+                    "Nobody new in *{}* to ask yet: {} participant(s) are still being looked "
+                    "up in Slack. Run it again in a few minutes.",
+                    outcome.name,
+                    outcome.waiting,
+                )
+            )
         return text_message(md("Everyone in *{}* already has today's prompt.", outcome.name))
     return text_message(
         md(
-            "Started *{}*: {} participant(s) are getting their prompt now.",
+            "Started *{}*: {} participant(s) are getting their prompt now.{}",
             outcome.name,
             outcome.prompts_created,
+            waiting,
         )
     )
 
@@ -201,6 +220,29 @@ def channel_note(channel_id: str, problem: str) -> Mrkdwn:
             link,
         )
     return md("I couldn't join {} ({}); please `/invite` me there.", link, problem)
+
+
+def channel_over_limit(
+    name: str, channel_id: str, *, people: int, complete: bool, limit: int, kept: int
+) -> Message:
+    """To a standup's owners, once: its channel has more people than it may take."""
+    size = (
+        md("{} people who could take part", people) if complete else md("over {} members", people)
+    )
+    return text_message(
+        md(
+            "*{name}* takes everyone in {channel}, but {channel} has {size} and a standup "
+            "can follow at most {limit} (MAX_CHANNEL_PARTICIPANTS). Nobody new was added: it "
+            "keeps its {kept} participant(s), and people who leave the channel are still "
+            "removed. Choose the people instead with `/standup edit {name}`, or ask your "
+            "operator to raise MAX_CHANNEL_PARTICIPANTS.",
+            name=name[:NAME_SHOWN_MAX],
+            channel=channel_link(channel_id),
+            size=size,
+            limit=limit,
+            kept=kept,
+        )
+    )
 
 
 def which_standup(usage: str) -> Mrkdwn:

@@ -17,7 +17,7 @@ from slack_bolt.response import BoltResponse
 
 from bot import events, workspaces
 from bot.runtime import Services
-from handlers.slack import checkins, commands, forms, lifecycle, reminders
+from handlers.slack import checkins, commands, forms, lifecycle, membership, reminders
 from handlers.slack.context import SERVICES_KEY
 
 log = structlog.get_logger("asyncstand.app")
@@ -84,6 +84,7 @@ def build_bolt(services: Services) -> SlackApps:
     for feature in INTERACTIVE:
         feature.register(interactive)
     lifecycle.register(events_app)
+    membership.register(events_app)
     return SlackApps(interactive, events_app)
 
 

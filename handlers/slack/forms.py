@@ -114,7 +114,9 @@ async def on_create_submit(args: AsyncArgs) -> None:
     if await _refused(args, outcome):
         return
     assert isinstance(outcome, Created)
-    await standups.announce_created(services_of(args.context), client, caller, outcome)
+    await standups.announce_created(
+        services_of(args.context), client, caller, outcome, bot_user_id=args.context.bot_user_id
+    )
 
 
 async def on_edit_submit(args: AsyncArgs) -> None:
@@ -129,7 +131,9 @@ async def on_edit_submit(args: AsyncArgs) -> None:
     if await _refused(args, outcome):
         return
     assert isinstance(outcome, Edited)
-    await standups.announce_edited(services_of(args.context), client, caller, outcome)
+    await standups.announce_edited(
+        services_of(args.context), client, caller, outcome, bot_user_id=args.context.bot_user_id
+    )
 
 
 async def _refused(args: AsyncArgs, outcome: object) -> bool:
