@@ -26,7 +26,12 @@ BASE = ExportRow(
     answer="",
     answered_at=datetime(2024, 3, 4, 9, 31, 2, 123456, tzinfo=UTC),
     late=False,
+    person_name="Ada Lovelace",
+    standup="Daily",
 )
+
+
+ANSWER, ANSWERED_AT, LATE = (EXPORT_COLUMNS.index(c) for c in ("answer", "answered_at", "late"))
 
 
 def row(answer: str, **changes: Any) -> ExportRow:
@@ -104,13 +109,13 @@ def test_csv_round_trips_through_the_csv_module() -> None:
     rows = [row(answer) for answer in TRICKY]
     parsed = read_csv(csv_text(rows))
     assert parsed[0] == list(EXPORT_COLUMNS)
-    assert [cells[EXPORT_COLUMNS.index("answer")] for cells in parsed[1:]] == [
-        neutralise_cell(answer) for answer in TRICKY
-    ]
+    assert [cells[ANSWER] for cells in parsed[1:]] == [neutralise_cell(answer) for answer in TRICKY]
     assert parsed[1] == [
+        "Daily",
         "2024-03-04",
         "2024-03-04",
         "U024BE7LH",
+        "Ada Lovelace",
         "What did you do yesterday?",
         "plain",
         "2024-03-04T09:31:02Z",
@@ -119,9 +124,27 @@ def test_csv_round_trips_through_the_csv_module() -> None:
 
 
 def test_every_csv_column_is_neutralised() -> None:
-    parsed = read_csv(csv_text([row("=1", person="=cmd", question="+q?", late=True)]))
-    assert parsed[1][2:5] == ["'=cmd", "'+q?", "'=1"]
-    assert parsed[1][6] == "true"
+    parsed = read_csv(
+        csv_text(
+            [
+                row(
+                    "=1",
+                    person="=cmd",
+                    question="+q?",
+                    late=True,
+                    person_name="@evil",
+                    standup="-Daily",
+                )
+            ]
+        )
+    )
+    cells = dict(zip(EXPORT_COLUMNS, parsed[1], strict=True))
+    assert (cells["standup"], cells["person"], cells["person_name"]) == (
+        "'-Daily",
+        "'=cmd",
+        "'@evil",
+    )
+    assert (cells["question"], cells["answer"], cells["late"]) == ("'+q?", "'=1", "true")
 
 
 def test_csv_timestamps_and_missing_values() -> None:
@@ -132,17 +155,24 @@ def test_csv_timestamps_and_missing_values() -> None:
         row("c", answered_at=None, late=True),
     ]
     parsed = read_csv(csv_text(rows))
-    assert [cells[5] for cells in parsed[1:]] == [
+    assert [cells[ANSWERED_AT] for cells in parsed[1:]] == [
         "2024-03-04T09:00:00Z",
         "2024-03-04T09:00:00Z",
         "",
     ]
-    assert [cells[6] for cells in parsed[1:]] == ["false", "false", "true"]
+    assert [cells[LATE] for cells in parsed[1:]] == [
+        "false",
+        "false",
+        "true",
+    ]
 
 
 def test_csv_drops_nul_and_replaces_lone_surrogates() -> None:
     parsed = read_csv(csv_text([row("a\x00b"), row("bad \ud800 half")]))
-    assert [cells[4] for cells in parsed[1:]] == ["ab", "bad \ufffd half"]
+    assert [cells[ANSWER] for cells in parsed[1:]] == [
+        "ab",
+        "bad \ufffd half",
+    ]
 
 
 def test_empty_csv_has_only_the_header() -> None:
@@ -155,7 +185,7 @@ def test_csv_to_a_real_utf8_file(tmp_path: Path) -> None:
         assert write_csv((row(answer) for answer in TRICKY), out) == len(TRICKY)
     with path.open(encoding="utf-8", newline="") as handle:
         parsed = list(csv.reader(handle))
-    assert [cells[4] for cells in parsed[1:]] == [neutralise_cell(a) for a in TRICKY]
+    assert [cells[ANSWER] for cells in parsed[1:]] == [neutralise_cell(a) for a in TRICKY]
 
 
 _cell_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"))
@@ -168,7 +198,8 @@ def test_any_text_round_trips_up_to_the_quote_prefix(cells: list[tuple[str, str,
     parsed = read_csv(csv_text(rows))
     assert len(parsed) == len(rows) + 1
     for (person, question, answer), read in zip(cells, parsed[1:], strict=True):
-        assert read[2:5] == [
+        by_column = dict(zip(EXPORT_COLUMNS, read, strict=True))
+        assert [by_column[c] for c in ("person", "question", "answer")] == [
             neutralise_cell(person),
             neutralise_cell(question),
             neutralise_cell(answer),
@@ -198,9 +229,11 @@ def test_json_export_is_exact() -> None:
     data = json.loads(out.getvalue())
     assert [item["answer"] for item in data] == [*TRICKY, "x"]  # no neutralisation
     assert data[0] == {
+        "standup": "Daily",
         "run_date_utc": "2024-03-04",
         "local_date": "2024-03-04",
         "person": "U024BE7LH",
+        "person_name": "Ada Lovelace",
         "question": "What did you do yesterday?",
         "answer": "plain",
         "answered_at": "2024-03-04T09:31:02Z",

@@ -275,8 +275,8 @@ def test_large_input_is_fast() -> None:
 @pytest.mark.parametrize(
     ("text", "days"),
     [
-        ("", 7),
-        ("   ", 7),
+        ("", 30),
+        ("   ", 30),
         ("7d", 7),
         ("30d", 30),
         ("90D", 90),
