@@ -50,9 +50,10 @@ class Seeded:
 
 @dataclass(frozen=True)
 class Entry:
-    """One person's day: the outcome, a mood (1..5) and the answers (question order)."""
+    """One person's day: the outcome (an Outcome's value), a mood (1..5) and the answers
+    (question order)."""
 
-    outcome: Outcome
+    outcome: str
     mood: int | None = None
     answers: list[str] = field(default_factory=list)
 
@@ -70,9 +71,11 @@ async def seed_standup(
     created: dt.datetime,
     profiles: dict[str, tuple[str, str, bool]] | None = None,
     co_owners: list[str] | None = None,
+    active: bool = True,
 ) -> Seeded:
     """A Mon–Fri standup as /standup create stores it; `profiles` caches users.info for people
-    (user -> (name, tz, is_admin)) so no Slack call is needed to know them."""
+    (user -> (name, tz, is_admin)) so no Slack call is needed to know them. A paused standup
+    (`active` False) keeps a running scheduler from adding runs of its own."""
     async with db.session() as session:
         workspace = await workspaces_db.ensure_workspace(session, team_id)
         for user, (display, tz, admin) in (profiles or {}).items():
@@ -103,6 +106,7 @@ async def seed_standup(
             now=created,
         )
         standup.channel_private = private
+        standup.active = active
         for co_owner in co_owners or []:
             session.add(
                 StandupOwner(
@@ -140,9 +144,10 @@ async def add_day(
         await session.flush()
         for user, entry in entries.items():
             member_id = seeded.members[user]
-            late = entry.outcome == Outcome.LATE
+            outcome = Outcome(entry.outcome)
+            late = outcome == Outcome.LATE
             answered_at = due + dt.timedelta(hours=6 if late else 1)
-            answered = entry.outcome in (Outcome.ANSWERED, Outcome.LATE)
+            answered = outcome in (Outcome.ANSWERED, Outcome.LATE)
             prompt = Prompt(
                 workspace_id=seeded.workspace_id,
                 run_id=run.id,
@@ -150,7 +155,7 @@ async def add_day(
                 member_id=member_id,
                 local_date=day,
                 due_at=due,
-                state=_STATE[entry.outcome],
+                state=_STATE[outcome],
                 late=late,
                 sent_at=due,
                 answered_at=answered_at if answered else None,
@@ -176,7 +181,7 @@ async def add_day(
                     standup_id=seeded.standup_id,
                     member_id=member_id,
                     local_date=day,
-                    outcome=entry.outcome,
+                    outcome=outcome,
                     due_at=due,
                     answered_at=answered_at if answered else None,
                     mood=entry.mood,

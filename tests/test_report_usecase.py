@@ -126,7 +126,7 @@ async def report_of(
     return outcome
 
 
-# --- the numbers ----------------------------------------------------------------------------------
+# --- the numbers ---------------------------------------------------------------------------------
 
 
 async def test_thirty_days_per_person_and_overall(world: World) -> None:
@@ -207,7 +207,7 @@ async def test_open_blockers_with_their_age(world: World) -> None:
     ]
 
 
-# --- who sees what --------------------------------------------------------------------------------
+# --- who sees what -------------------------------------------------------------------------------
 
 
 async def test_owners_and_admins_see_everyone_participants_their_own_line(world: World) -> None:
@@ -276,7 +276,7 @@ async def test_every_standup_at_once_keeps_each_scope(world: World) -> None:
     assert stranger.report.people == [] and stranger.report.overall.total == 0
 
 
-# --- a fixed number of statements ------------------------------------------------------------------
+# --- a fixed number of statements -------------------------------------------------------------
 
 
 @contextmanager
@@ -319,7 +319,7 @@ async def test_the_statement_count_does_not_grow_with_the_period_or_the_team(
     assert counts[7] == counts[90] == len(statements) <= 5, statements
 
 
-# --- in Slack ------------------------------------------------------------------------------------
+# --- in Slack -----------------------------------------------------------------------------------
 
 
 async def test_a_hundred_people_fit_in_a_message_and_a_modal(world: World) -> None:
