@@ -187,11 +187,18 @@ class _TooLarge(Exception):
 
 
 async def send_to_dm(
-    services: Services, client: AsyncWebClient, caller: Caller, ready: ExportReady
+    services: Services,
+    client: AsyncWebClient,
+    caller: Caller,
+    ready: ExportReady,
+    *,
+    max_rows: int = MAX_SLACK_ROWS,
+    max_bytes: int = MAX_SLACK_BYTES,
 ) -> ExportSent | ExportTooLarge | ExportFailed:
-    """Write the export to a temporary file and share it in the caller's DM with the bot."""
-    if ready.rows > MAX_SLACK_ROWS:
-        return ExportTooLarge(ready.standup_name, ready.rows, MAX_SLACK_ROWS)
+    """Write the export to a temporary file and share it in the caller's DM with the bot;
+    more than `max_rows` rows or `max_bytes` bytes is refused before anything is uploaded."""
+    if ready.rows > max_rows:
+        return ExportTooLarge(ready.standup_name, ready.rows, max_rows, max_bytes)
     name = filename(ready, services.clock().date())
     handle, raw_path = tempfile.mkstemp(prefix="asyncstand-export-", suffix=f".{ready.format}")
     path = Path(raw_path)
@@ -200,7 +207,7 @@ async def send_to_dm(
             writer = row_writer(ready.format, out)
             async for batch in _ready_batches(services, ready):
                 writer.write(batch)
-                if out.tell() > MAX_SLACK_BYTES:
+                if out.tell() > max_bytes:
                     raise _TooLarge
             writer.close()
             length = out.tell()
@@ -219,7 +226,7 @@ async def send_to_dm(
             comment=comment,
         )
     except _TooLarge:
-        return ExportTooLarge(ready.standup_name, ready.rows, MAX_SLACK_ROWS)
+        return ExportTooLarge(ready.standup_name, ready.rows, max_rows, max_bytes)
     except SlackApiError as exc:
         log.warning("export_upload_failed", error=error_code(exc))
         return ExportFailed(ready.standup_name, error_code(exc))

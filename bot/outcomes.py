@@ -348,6 +348,7 @@ class ExportTooLarge:
     standup_name: str
     rows: int
     limit: int
+    max_bytes: int
 
 
 @dataclass(frozen=True)

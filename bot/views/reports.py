@@ -224,13 +224,14 @@ def export_empty(outcome: ExportEmpty) -> Message:
 def export_too_large(outcome: ExportTooLarge) -> Message:
     return text_message(
         md(
-            "That export of *{}* has {} answers, more than a Slack upload takes ({}). Pick a "
-            "shorter period (`/standup export <name> csv YYYY-MM-DD YYYY-MM-DD`), or use the "
-            "REST API (`GET /api/v1/standups/<id>/export`) or ask your operator for "
-            "`python app.py export`, which stream any size.",
+            "That export of *{}* has {} answers, more than a Slack upload takes (at most {} "
+            "answers and {} MB). Pick a shorter period (`/standup export <name> csv "
+            "YYYY-MM-DD YYYY-MM-DD`), or use the REST API (`GET /api/v1/standups/<id>/export`) "
+            "or ask your operator for `python app.py export`, which stream any size.",
             display_name(outcome.standup_name),
             f"{outcome.rows:,}",
             f"{outcome.limit:,}",
+            outcome.max_bytes // (1024 * 1024),
         )
     )
 
