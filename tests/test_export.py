@@ -16,7 +16,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.rules.export import EXPORT_COLUMNS, ExportRow, neutralise_cell, write_csv, write_json
+from bot.rules.away import ParseError
+from bot.rules.export import (
+    EXPORT_COLUMNS,
+    EXPORT_FORMATS,
+    EXPORT_USAGE,
+    ExportArgs,
+    ExportRow,
+    neutralise_cell,
+    parse_export_args,
+    row_writer,
+    write_csv,
+    write_json,
+)
 
 BASE = ExportRow(
     run_date_utc=date(2024, 3, 4),
@@ -268,3 +280,93 @@ def test_json_round_trips_any_text(answers: list[str]) -> None:
     out.getvalue().encode("utf-8")  # always writable as UTF-8, even with lone surrogates
     got = [item["answer"] for item in json.loads(out.getvalue())]
     assert got == [re.sub("[\ud800-\udfff]", "\ufffd", a) for a in answers]
+
+
+# --- written in pieces (batches from a database stream) ------------------------------------------
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.text(max_size=20), max_size=12),
+    st.lists(st.integers(min_value=0, max_value=5), max_size=6),
+    st.sampled_from(["csv", "json"]),
+)
+def test_writing_in_batches_gives_the_same_file(
+    answers: list[str], cuts: list[int], fmt: str
+) -> None:
+    rows = [row(a) for a in answers]
+    whole = io.StringIO(newline="")
+    (write_csv if fmt == "csv" else write_json)(rows, whole)
+    pieces = io.StringIO(newline="")
+    writer = row_writer(fmt, pieces)
+    start = 0
+    for size in [*cuts, len(rows)]:
+        assert writer.write(rows[start : start + size]) == len(rows[start : start + size])
+        start += size
+    writer.close()
+    assert writer.count == len(rows)
+    assert pieces.getvalue() == whole.getvalue()
+
+
+def test_an_unknown_format_has_no_writer() -> None:
+    with pytest.raises(ValueError, match="xlsx"):
+        row_writer("xlsx", io.StringIO())
+
+
+# --- /standup export arguments -------------------------------------------------------------------
+
+D = date(2026, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Daily", ExportArgs("Daily")),
+        ("Team sync json", ExportArgs("Team sync", "json")),
+        ("Daily CSV 2026-01-01", ExportArgs("Daily", "csv", date(2026, 1, 1))),
+        (
+            "Daily json 2026-01-01 2026-01-31",
+            ExportArgs("Daily", "json", date(2026, 1, 1), date(2026, 1, 31)),
+        ),
+        (
+            "Daily 2026-01-01 2026-01-01",
+            ExportArgs("Daily", "csv", date(2026, 1, 1), date(2026, 1, 1)),
+        ),
+        # The format may follow the dates; a name may hold words that look like nothing special.
+        ("Daily 2026-01-01 json", ExportArgs("Daily", "json", date(2026, 1, 1))),
+        ("Sprint 7 csv", ExportArgs("Sprint 7", "csv")),
+        ("  R&D   team  ", ExportArgs("R&D team")),
+    ],
+)
+def test_export_arguments(text: str, expected: ExportArgs) -> None:
+    assert parse_export_args(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "Which standup?"),
+        ("csv", "Which standup?"),
+        ("Daily 2026-02-30", "“2026-02-30” is not a date I can read"),
+        ("Daily 1/2/2026", "“1/2/2026” is not a date I can read"),
+        ("Daily 2026-03-10 2026-03-01", "starts (2026-03-10) after it ends (2026-03-01)"),
+        ("Daily 2026-01-01 2026-01-02 2026-01-03", "at most two dates"),
+    ],
+)
+def test_export_argument_mistakes(text: str, message: str) -> None:
+    problem = parse_export_args(text)
+    assert isinstance(problem, ParseError), problem
+    assert message in problem.message and EXPORT_USAGE in problem.message
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=200))
+def test_export_arguments_never_fail_and_keep_a_name(text: str) -> None:
+    parsed = parse_export_args(text)
+    if isinstance(parsed, ExportArgs):
+        assert parsed.name and parsed.name == parsed.name.strip()
+        assert parsed.format in EXPORT_FORMATS
+        if parsed.start and parsed.end:
+            assert parsed.start <= parsed.end
+    else:
+        assert EXPORT_USAGE in parsed.message

@@ -240,7 +240,9 @@ def parse_export_args(argument: str) -> ExportArgs | ParseError:
     fmt: str | None = None
     while len(words) > 1:
         last = words[-1]
-        if _DATE_LIKE.fullmatch(last) and len(dates) < 2:
+        if _DATE_LIKE.fullmatch(last):
+            if len(dates) == 2:
+                return ParseError(f"Give at most two dates: from and to. {EXPORT_USAGE}")
             day = _date(last)
             if day is None:
                 shown = last if len(last) <= _SHOWN_MAX else last[: _SHOWN_MAX - 1] + "…"
