@@ -165,7 +165,11 @@ async def report(
             start, end = period.start, period.end
         everyone = {r.standup.id for r in readable if r.scope == ReportScope.EVERYONE}
         ids = {r.standup.id for r in readable}
-        rows = [row async for row in reports_db.records(session, workspace_id, ids, start, end)]
+        rows = [
+            row
+            async for batch in reports_db.records(session, workspace_id, ids, start, end)
+            for row in batch
+        ]
         blocker_rows = await reports_db.open_blockers(session, workspace_id, ids)
 
     by_id = {r.standup.id: r.standup for r in readable}

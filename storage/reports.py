@@ -32,9 +32,9 @@ async def records(
     standup_ids: Collection[int],
     start: dt.date,
     end: dt.date,
-) -> AsyncIterator[RecordRow]:
+) -> AsyncIterator[list[RecordRow]]:
     """Participation records of these standups from `start` to `end` (local dates, both
-    included), oldest first: one statement, read in batches."""
+    included), oldest first: one statement, its rows arriving in batches of :data:`BATCH`."""
     if not standup_ids:
         return
     stmt = (
@@ -57,8 +57,8 @@ async def records(
         .execution_options(yield_per=BATCH)
     )
     result = await session.stream(stmt)
-    async for user_id, standup_id, local_date, outcome, mood in result:
-        yield RecordRow(user_id, standup_id, local_date, outcome, mood)
+    async for partition in result.partitions():
+        yield [RecordRow(*row) for row in partition]
 
 
 @dataclass(frozen=True, slots=True)
