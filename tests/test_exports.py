@@ -226,6 +226,7 @@ def test_every_table_is_exported_or_left_out_for_a_reason() -> None:
     assert not exported & left_out
     # Secrets never leave, whatever their table.
     assert "bot_token_encrypted" not in exports_db.exported_columns(Installation)
+    assert "bot_token_expires_at" in exports_db.exported_columns(Installation)  # a date
     assert "secret_encrypted" not in exports_db.exported_columns(WebhookRow)
     assert "digest" not in exports_db.exported_columns(ApiToken)
     assert "claim_token" not in exports_db.exported_columns(Prompt)
