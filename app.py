@@ -5,21 +5,27 @@ python app.py rotate-keys                     re-encrypt stored tokens with the 
 python app.py delete-workspace T0123 --yes    erase everything stored for one workspace
 python app.py create-token --team T0123 --user U0456 [--scope read|write] [--name NAME]
                                               a personal REST API token (printed once)
+python app.py export --team T0123 [--standup NAME] --format csv|json --out FILE
+                                              answers, or (JSON, no --standup) everything
+                                              stored about the workspace except secrets
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import structlog
 from aiohttp import web
 
-from bot import api_tokens, operations, workspaces
+from bot import api_tokens, exports, operations, workspaces
 from bot.logging import configure_logging
 from bot.metrics import Metrics
 from bot.outcomes import FieldErrors
@@ -128,7 +134,29 @@ def _parser() -> argparse.ArgumentParser:
         help="read: GET only (default); write: also create, change and delete",
     )
     token.add_argument("--name", default=api_tokens.DEFAULT_NAME, help="what it is for")
+    export = sub.add_parser(
+        "export",
+        help="write a standup's or the workspace's answers (CSV/JSON), or (JSON without "
+        "--standup) everything stored about the workspace except secrets",
+    )
+    export.add_argument("--team", required=True, help="the workspace's Slack team id (T…)")
+    export.add_argument("--standup", help="one standup, by name (default: the whole workspace)")
+    export.add_argument("--format", required=True, choices=("csv", "json"))
+    export.add_argument("--out", required=True, help="the file to write (replaced atomically)")
+    export.add_argument(
+        "--from", dest="start", type=_iso_date, help="first local date, YYYY-MM-DD (answers only)"
+    )
+    export.add_argument(
+        "--to", dest="end", type=_iso_date, help="last local date, YYYY-MM-DD (answers only)"
+    )
     return parser
+
+
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_delete_workspace(settings, args.team_id))
     if args.command == "create-token":
         return asyncio.run(_create_token(settings, args.team, args.user, args.scope, args.name))
+    if args.command == "export":
+        return asyncio.run(_export(settings, args))
     app = create_app(settings)
     web.run_app(app.web, host=settings.host, port=settings.port, print=None)
     return 0
@@ -221,6 +251,58 @@ async def _create_token(
         file=sys.stderr,
     )
     print(outcome.plaintext)
+    return 0
+
+
+class _Progress:
+    """Rows written so far, on stderr, at most twice a second — only on a terminal."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self.shown = False
+
+    def __call__(self, rows: int) -> None:
+        now = time.monotonic()
+        if now - self._last >= 0.5:
+            self._last = now
+            self.shown = True
+            print(f"\r{rows:,} rows written…", end="", file=sys.stderr, flush=True)
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    if args.start and args.end and args.start > args.end:
+        print("--from is after --to.", file=sys.stderr)
+        return 2
+    if (args.start or args.end) and args.standup is None and args.format == "json":
+        print(
+            "--from/--to apply to answer exports; the workspace's JSON export holds everything.",
+            file=sys.stderr,
+        )
+        return 2
+    progress = _Progress() if sys.stderr.isatty() else None
+    db = Database(settings.database_url)
+    try:
+        if settings.auto_migrate:
+            await upgrade_to_head(db.engine)
+        outcome = await exports.operator_export(
+            db,
+            args.team,
+            args.standup,
+            args.format,
+            Path(args.out),
+            start=args.start,
+            end=args.end,
+            now=system_clock(),
+            progress=progress,
+        )
+    finally:
+        await db.dispose()
+    if progress is not None and progress.shown:
+        print(file=sys.stderr)
+    if isinstance(outcome, exports.OperatorProblem):
+        print(outcome.message, file=sys.stderr)
+        return outcome.exit_code
+    print(f"Wrote {outcome.rows:,} rows ({outcome.what}) to {outcome.path}.", file=sys.stderr)
     return 0
 
 

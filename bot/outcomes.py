@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.rules.permissions import Decision, Why
+from bot.rules.reports import Report
 from bot.rules.schedule import ScheduleDraft
 
 
@@ -277,3 +278,93 @@ class Attendance:
 
     away: list[tuple[dt.date, dt.date]]
     holidays: HolidayCalendars
+
+
+# --- reports and exports (issue 10) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenBlocker:
+    """A blocker still open, and for how long: calendar days and the standup's working days."""
+
+    user_id: str
+    standup_id: int
+    text: str
+    opened_on: dt.date
+    days_open: int
+    working_days_open: int
+    age_text: str  # "since today", "since yesterday", "for 3 days"
+
+
+@dataclass(frozen=True)
+class StandupReport:
+    """Participation per person and overall over `start`..`end` (local dates, both included).
+
+    `scope` is what the caller may read: "everyone" (owners, workspace admins), "own" (a
+    participant: `report.people` is their own line only, `report.overall` covers everyone), or,
+    over several standups, "mixed". `standup_id`/`standup_name` are None over several standups.
+    `days` is the period's length; `today` the date blockers' ages are counted to.
+    """
+
+    standup_id: int | None
+    standup_name: str | None
+    start: dt.date
+    end: dt.date
+    days: int
+    today: dt.date
+    scope: str
+    report: Report
+    blockers: list[OpenBlocker]
+
+
+@dataclass(frozen=True)
+class ExportReady:
+    """An answer export that may go ahead: whose answers (`only_user` None: everyone's) of which
+    standup, between which local dates (None: unbounded), and how many rows it has."""
+
+    workspace_id: int
+    standup_id: int
+    standup_name: str
+    only_user: str | None
+    format: str
+    start: dt.date | None
+    end: dt.date | None
+    rows: int
+
+
+@dataclass(frozen=True)
+class ExportEmpty:
+    """Nothing to export: no answers in that range (of the caller's own, with `own_only`)."""
+
+    standup_name: str
+    start: dt.date | None
+    end: dt.date | None
+    own_only: bool
+
+
+@dataclass(frozen=True)
+class ExportTooLarge:
+    """More answer rows than a Slack upload takes; the operator command and the API stream
+    any size."""
+
+    standup_name: str
+    rows: int
+    limit: int
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class ExportSent:
+    """The file is in the requester's DM."""
+
+    standup_name: str
+    filename: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class ExportFailed:
+    """Slack refused the upload; `error` is Slack's code (e.g. missing_scope)."""
+
+    standup_name: str
+    error: str

@@ -1,5 +1,6 @@
 """Reading what a standup is and what happened in it: its settings, its runs (in pages), one run
-with every answer, and participation reports — for any surface (the REST API, web pages).
+with every answer — for any surface (the REST API, web pages). Participation reports are
+``bot.reports``.
 
 Who may read: whoever may see the standup in lists (``permissions.can_see``: a public channel's
 standup, everyone in the workspace — its answers are in that channel anyway; a private
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.outcomes import Refusal
 from bot.people import Caller
 from bot.planning import next_run_of
-from bot.rules import reports, schedule
+from bot.rules import schedule
 from bot.rules.permissions import Actor, Why, can_see
 from bot.rules.questions import Question, from_json
 from bot.rules.schedule import ScheduleDraft
@@ -104,17 +105,6 @@ class RunDetail:
     run: RunSummary
     standup_name: str
     entries: list[RunEntry]
-
-
-@dataclass(frozen=True)
-class ParticipationReport:
-    """Participation per person (``bot.rules.reports``) from `start` to `end`, both included,
-    over one standup or (`standup_id` None) every standup the caller may see."""
-
-    standup_id: int | None
-    start: dt.date
-    end: dt.date
-    report: reports.Report
 
 
 # --- a standup ----------------------------------------------------------------------------------
@@ -245,43 +235,3 @@ async def run_detail(services: Services, caller: Caller, run_id: int) -> RunDeta
         for p in prompts
     ]
     return RunDetail(summary, seen.standup.name, entries)
-
-
-# --- reports ------------------------------------------------------------------------------------
-
-
-async def participation_report(
-    services: Services,
-    caller: Caller,
-    standup_id: int | None,
-    start: dt.date,
-    end: dt.date,
-) -> ParticipationReport | Refusal:
-    """Who answered how often from `start` to `end`, from the participation records of one
-    standup (its current participants are all listed, with or without records) or of every
-    standup the caller may see."""
-    actor = await caller.actor()
-    async with services.db.session() as session:
-        if standup_id is not None:
-            seen = await _seen(session, caller.workspace_id, standup_id, actor)
-            if seen is None:
-                return GONE
-            ids = {standup_id}
-            people = [m.slack_user_id for m in seen.participants]
-        else:
-            ids = {
-                entry.standup.id
-                for entry in await standups.standups_with_people(session, caller.workspace_id)
-                if can_see(
-                    actor,
-                    entry.owners | {m.slack_user_id for m in entry.participants},
-                    entry.standup.channel_private,
-                )
-            }
-            people = []
-        rows = await records.participation(session, caller.workspace_id, ids, start, end)
-    report = reports.build_report(
-        (reports.Record(r.user_id, r.local_date, reports.Outcome(str(r.outcome))) for r in rows),
-        people,
-    )
-    return ParticipationReport(standup_id, start, end, report)

@@ -23,7 +23,7 @@ from bot.rules.validation import (
 
 DEFAULT_SCOPES = (
     "commands,chat:write,im:write,users:read,channels:join,channels:read,groups:read,"
-    "im:history,channels:history,groups:history"
+    "im:history,channels:history,groups:history,files:write"
 )
 
 # App-level tokens look like xapp-1-A0123ABCDEF-1234567890123-0123abcd…: no spaces, nothing odd.

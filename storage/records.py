@@ -1,16 +1,16 @@
 """What happened, for reading: a standup's runs (newest first, in pages), one run with every
-prompt and answer, and participation records for reports. Every function takes its workspace."""
+prompt and answer (participation records for reports: storage.reports). Every function takes
+its workspace."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Answer, Member, Outcome, Participation, Prompt, PromptState, Run
+from storage.models import Answer, Member, Prompt, PromptState, Run
 
 
 @dataclass(frozen=True)
@@ -85,41 +85,3 @@ async def run_prompts(session: AsyncSession, workspace_id: int, run_id: int) -> 
         for answer in found.scalars():
             answers[answer.prompt_id].append(answer)
     return [RunPrompt(p, u, answers[p.id]) for p, u in prompts]
-
-
-@dataclass(frozen=True)
-class ParticipationRow:
-    user_id: str
-    standup_id: int
-    local_date: dt.date
-    outcome: Outcome
-
-
-async def participation(
-    session: AsyncSession,
-    workspace_id: int,
-    standup_ids: Collection[int],
-    start: dt.date,
-    end: dt.date,
-) -> list[ParticipationRow]:
-    """Participation records of these standups from `start` to `end` (both included)."""
-    if not standup_ids:
-        return []
-    rows = await session.execute(
-        select(
-            Member.slack_user_id,
-            Participation.standup_id,
-            Participation.local_date,
-            Participation.outcome,
-        )
-        .join(Member, Member.id == Participation.member_id)
-        .where(
-            Participation.workspace_id == workspace_id,
-            Member.workspace_id == workspace_id,
-            Participation.standup_id.in_(list(standup_ids)),
-            Participation.local_date >= start,
-            Participation.local_date <= end,
-        )
-        .order_by(Participation.local_date, Participation.id)
-    )
-    return [ParticipationRow(u, s, d, o) for u, s, d, o in rows]

@@ -167,7 +167,7 @@ async def test_reports_count_participation_per_person(
     env: tuple[RunningApp, Clock], database_url: str
 ) -> None:
     app, _ = env
-    alice, carol = await token_for(app, ALICE), await token_for(app, CAROL)
+    alice, bob, carol = [await token_for(app, user) for user in (ALICE, BOB, CAROL)]
     created = await call(
         app, "POST", "/standups", alice, body=standup_body("Daily", CHANNEL_A, [ALICE, BOB])
     )
@@ -204,10 +204,14 @@ async def test_reports_count_participation_per_person(
                     )
                 )
 
-    reply = await call(
-        app, "GET", f"/reports?standup_id={standup_id}&from=2026-03-01&to=2026-03-31", carol
+    path = f"/reports?standup_id={standup_id}&from=2026-03-01&to=2026-03-31"
+    # Someone who neither owns nor takes part in it may see the standup, not its report.
+    assert (
+        "Only the owners of Daily" in (await call(app, "GET", path, carol)).problem(403)["detail"]
     )
+    reply = await call(app, "GET", path, alice)
     assert reply.status == 200, reply.text
+    assert reply.json["scope"] == "everyone"
     SHAPES.check("Report", reply.json)
     by_person = {p["user_id"]: p for p in reply.json["people"]}
     assert by_person[ALICE]["counts"]["answered"] == 2
@@ -216,10 +220,19 @@ async def test_reports_count_participation_per_person(
     assert by_person[BOB]["participation_rate"] == 0.5
     assert by_person[BOB]["counts"]["missed"] == 1 and by_person[BOB]["current_streak"] == 1
     assert reply.json["overall"]["total"] == 8
-    everything = await call(app, "GET", "/reports?from=2026-03-01&to=2026-03-31", carol)
+    everything = await call(app, "GET", "/reports?from=2026-03-01&to=2026-03-31", alice)
     assert everything.json["people"] == reply.json["people"]
-    narrow = await call(app, "GET", f"/reports?standup_id={standup_id}&from=2026-03-04", carol)
+    narrow = await call(app, "GET", f"/reports?standup_id={standup_id}&from=2026-03-04", alice)
     assert narrow.json["overall"]["total"] == 4  # to: today
+    # A participant gets their own line, and the overall figures of everyone.
+    own = await call(app, "GET", path, bob)
+    SHAPES.check("Report", own.json)
+    assert own.json["scope"] == "own"
+    assert [p["user_id"] for p in own.json["people"]] == [BOB]
+    assert own.json["people"][0] == by_person[BOB]
+    assert own.json["overall"] == reply.json["overall"]
+    # Over every standup, Carol may read none: nothing at all.
+    assert (await call(app, "GET", "/reports", carol)).json["people"] == []
 
     for query, field in (
         ("from=2026-04-01&to=2026-03-01", "from"),
@@ -228,9 +241,9 @@ async def test_reports_count_participation_per_person(
         ("from=2024-01-01&to=2026-01-01", "from"),
         ("standup_id=abc", "standup_id"),
     ):
-        problem = (await call(app, "GET", f"/reports?{query}", carol)).problem(400)
+        problem = (await call(app, "GET", f"/reports?{query}", alice)).problem(400)
         assert field in problem["errors"], query
-    (await call(app, "GET", "/reports?standup_id=424242", carol)).problem(404)
+    (await call(app, "GET", "/reports?standup_id=424242", alice)).problem(404)
 
 
 async def test_out_of_office_for_yourself_your_standups_people_or_as_an_admin(

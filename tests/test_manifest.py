@@ -43,6 +43,9 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     # Looking for our own messages after a crash: in DMs (prompts) and channels (summaries).
     "conversations.history": {"im:history", "channels:history", "groups:history"},
     "conversations.replies": {"channels:history", "groups:history"},
+    # Exports are uploaded and shared in the requester's DM.
+    "files.getUploadURLExternal": {"files:write"},
+    "files.completeUploadExternal": {"files:write"},
     # Socket Mode: called with the app-level token, whose connections:write is no bot scope.
     "apps.connections.open": set(),
     # Sign in with Slack: the code exchange needs no scope; userInfo is called with the signing-in

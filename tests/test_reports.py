@@ -10,15 +10,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.rules.away import ParseError
+from bot.rules.permissions import Actor, ReportScope, report_scope
 from bot.rules.reports import (
     PERIOD_ERROR,
+    PERIODS,
+    REPORT_USAGE,
     MoodTrend,
     Outcome,
     PersonStats,
     Record,
     Report,
+    ReportArgs,
     build_report,
     parse_period,
+    parse_report_args,
     period_start,
 )
 
@@ -275,8 +281,8 @@ def test_large_input_is_fast() -> None:
 @pytest.mark.parametrize(
     ("text", "days"),
     [
-        ("", 7),
-        ("   ", 7),
+        ("", 30),
+        ("   ", 30),
         ("7d", 7),
         ("30d", 30),
         ("90D", 90),
@@ -298,3 +304,66 @@ def test_parse_period_rejects(text: str) -> None:
 def test_period_start_is_inclusive() -> None:
     assert period_start(date(2024, 3, 7), 7) == date(2024, 3, 1)
     assert period_start(date(2024, 3, 7), 1) == date(2024, 3, 7)
+
+
+# --- /standup report arguments ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "days"),
+    [
+        ("Daily", "Daily", 30),
+        ("Daily 7d", "Daily", 7),
+        ("Team sync 90D", "Team sync", 90),
+        ("  Daily   30d ", "Daily", 30),
+        ("Sprint 7", "Sprint 7", 30),  # a bare number is part of the name
+        ("R&D", "R&D", 30),
+    ],
+)
+def test_report_arguments(text: str, name: str, days: int) -> None:
+    assert parse_report_args(text) == ReportArgs(name, days)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Daily 14d", PERIOD_ERROR),
+        ("Daily 0d", PERIOD_ERROR),
+        ("Daily -7d", PERIOD_ERROR),
+        ("30d", "Which standup?"),
+        ("", "Which standup?"),
+    ],
+)
+def test_report_argument_mistakes(text: str, message: str) -> None:
+    problem = parse_report_args(text)
+    assert isinstance(problem, ParseError)
+    assert message in problem.message and REPORT_USAGE in problem.message
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=120))
+def test_report_arguments_are_a_name_and_a_known_period_or_a_message(text: str) -> None:
+    parsed = parse_report_args(text)
+    if isinstance(parsed, ReportArgs):
+        assert parsed.days in PERIODS and parsed.name == parsed.name.strip() and parsed.name
+    else:
+        assert REPORT_USAGE in parsed.message
+
+
+# --- who may read a report ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("user", "admin", "scope"),
+    [
+        ("U0OWNER01", False, ReportScope.EVERYONE),
+        ("U0ADMIN01", True, ReportScope.EVERYONE),
+        ("U0PEER001", True, ReportScope.EVERYONE),  # an admin who takes part sees everyone
+        ("U0PEER001", False, ReportScope.OWN),
+        ("U0OWNER01", False, ReportScope.EVERYONE),
+        ("U0OTHER01", False, ReportScope.NONE),
+    ],
+)
+def test_report_scope(user: str, admin: bool, scope: ReportScope) -> None:
+    owners, participants = {"U0OWNER01"}, {"U0OWNER01", "U0PEER001"}
+    assert report_scope(Actor(user, admin), owners, participants) == scope

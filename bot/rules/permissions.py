@@ -34,6 +34,7 @@ class Why(enum.StrEnum):
     WEBHOOK_LIMIT = "webhook_limit"
     WEBHOOKS_NEED_KEY = "webhooks_need_key"
     NOT_ATTENDANCE_MANAGER = "not_attendance_manager"
+    NOT_REPORT_READER = "not_report_reader"
 
 
 @dataclass(frozen=True)
@@ -154,3 +155,24 @@ def can_manage_away(actor: Actor, person: str, *, owns_their_standup: bool) -> D
         "Only they, an owner of one of their standups or a workspace admin can do that.",
         Why.NOT_MANAGER,
     )
+
+
+class ReportScope(enum.StrEnum):
+    """How much of a standup's report (and answer export) someone may read."""
+
+    EVERYONE = "everyone"  # owners and workspace admins: every person's line and answers
+    OWN = "own"  # a participant: their own line (and answers) and the overall figures
+    NONE = "none"
+
+
+def report_scope(
+    actor: Actor, owner_ids: Collection[str], participant_ids: Collection[str]
+) -> ReportScope:
+    """Reports and exports: owners and workspace admins see everyone; a participant who is
+    neither sees their own line and the overall figures (no one else's line, answers or
+    blockers); anyone else nothing."""
+    if actor.is_admin or actor.user_id in owner_ids:
+        return ReportScope.EVERYONE
+    if actor.user_id in participant_ids:
+        return ReportScope.OWN
+    return ReportScope.NONE

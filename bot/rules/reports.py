@@ -26,12 +26,15 @@ from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
+from bot.rules.away import ParseError
+
 __all__ = [
     "DEFAULT_PERIOD_DAYS",
     "MOOD_TREND_DEAD_BAND",
     "MOOD_TREND_MIN_POINTS",
     "PERIODS",
     "PERIOD_ERROR",
+    "REPORT_USAGE",
     "Counts",
     "MoodTrend",
     "Outcome",
@@ -39,14 +42,17 @@ __all__ = [
     "PersonStats",
     "Record",
     "Report",
+    "ReportArgs",
     "build_report",
     "parse_period",
+    "parse_report_args",
     "period_start",
 ]
 
 PERIODS = (7, 30, 90)
-DEFAULT_PERIOD_DAYS = 7
+DEFAULT_PERIOD_DAYS = 30
 PERIOD_ERROR = "Pick a period of 7d, 30d or 90d (for example “30d”)."
+REPORT_USAGE = "Usage: /standup report <name> [7d|30d|90d] (30d when left out)."
 MOOD_TREND_MIN_POINTS = 4
 MOOD_TREND_DEAD_BAND = Fraction(1, 2)  # mood points over the whole span
 MOOD_MIN, MOOD_MAX = 1, 5
@@ -247,7 +253,7 @@ _PERIOD = re.compile(r"([0-9]{1,3})\s*(?:d|days?)?")
 
 
 def parse_period(text: str) -> int | None:
-    """Days in a report period: "7d", "30d" or "90d" (also "30", "30 days"); "" means 7.
+    """Days in a report period: "7d", "30d" or "90d" (also "30", "30 days"); "" means 30.
 
     Returns None for anything else; show :data:`PERIOD_ERROR` then.
     """
@@ -264,3 +270,31 @@ def parse_period(text: str) -> int | None:
 def period_start(today: date, days: int) -> date:
     """First local date of a period of ``days`` days ending with (and including) ``today``."""
     return today - timedelta(days=days - 1)
+
+
+@dataclass(frozen=True)
+class ReportArgs:
+    """``/standup report <name> [period]``: the standup's name and the period in days."""
+
+    name: str
+    days: int
+
+
+# A last word that is meant as a period: digits then "d" ("30d", "14d", "-7d"). A bare number
+# stays part of the name, so "Sprint 7" is a standup, not "Sprint" over 7 days.
+_PERIOD_WORD = re.compile(r"[-+]?[0-9]+d", re.IGNORECASE)
+
+
+def parse_report_args(argument: str) -> ReportArgs | ParseError:
+    """The name and period of ``/standup report``, or a message saying what is wrong."""
+    words = argument.split()
+    if words and _PERIOD_WORD.fullmatch(words[-1]):
+        days = parse_period(words[-1])
+        if days is None:
+            return ParseError(f"{PERIOD_ERROR} {REPORT_USAGE}")
+        words = words[:-1]
+    else:
+        days = DEFAULT_PERIOD_DAYS
+    if not words:
+        return ParseError(f"Which standup? {REPORT_USAGE}")
+    return ReportArgs(" ".join(words), days)

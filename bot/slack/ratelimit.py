@@ -47,6 +47,8 @@ METHOD_LIMITS: dict[str, Limit] = {
     "views.update": TIER_4,
     "views.publish": TIER_4,
     "team.info": TIER_3,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
 }
 
 

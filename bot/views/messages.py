@@ -99,6 +99,14 @@ HELP_COMMANDS = (
     ),
     ("/standup holidays [CODE|off]", "follow your own country's public holidays, e.g. IN-KA."),
     ("/standup skip <name> [YYYY-MM-DD]", "call off today's run (or a date) for everyone."),
+    (
+        "/standup report <name> [7d|30d|90d]",
+        "participation, streaks, mood and open blockers (participants: their own line).",
+    ),
+    (
+        "/standup export <name> [csv|json] [from] [to]",
+        "the answers as a file in your DM (participants: their own).",
+    ),
     ("/standup settings creators admins|everyone", "admins: who may create standups."),
     ("/standup help", "show this message."),
 )

@@ -43,6 +43,10 @@ REFUSALS: dict[Why, str] = {
         "Only a workspace admin or an owner of a standup they take part in can see or set "
         "someone else's out of office."
     ),
+    Why.NOT_REPORT_READER: (
+        "Only the owners of {name}, its participants (their own line) or a workspace admin "
+        "can see its report or export its answers."
+    ),
     Why.STANDUP_LIMIT: (
         "A workspace can have at most {limit} standups (MAX_STANDUPS_PER_WORKSPACE); "
         "delete one or ask your operator to raise the limit."

@@ -100,7 +100,10 @@ def _operation(route: ApiRoute) -> dict[str, Any]:
     for status, (description, schema) in sorted(route.responses.items()):
         response: dict[str, Any] = {"description": description}
         if schema is not None:
-            response["content"] = {"application/json": {"schema": ref(schema)}}
+            response["content"] = {
+                media: {"schema": ref(schema) if media.endswith("json") else {"type": "string"}}
+                for media in route.media
+            }
         if status == 201:
             response["headers"] = {"Location": {"schema": {"type": "string"}}}
         responses[str(status)] = response

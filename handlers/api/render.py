@@ -8,8 +8,8 @@ from typing import Any
 
 from bot.api_tokens import ApiPrincipal, TokenInfo
 from bot.attendance_api import AwayTime
-from bot.outcomes import Overview
-from bot.records import ParticipationReport, RunDetail, RunSummary, StandupDetail
+from bot.outcomes import Overview, StandupReport
+from bot.records import RunDetail, RunSummary, StandupDetail
 from bot.rules import reports
 from bot.rules.questions import to_json
 
@@ -147,12 +147,13 @@ def _counts(counts: reports.Counts) -> dict[str, int]:
     return {str(outcome): counts[outcome] for outcome in reports.Outcome}
 
 
-def report(outcome: ParticipationReport) -> dict[str, Any]:
+def report(outcome: StandupReport) -> dict[str, Any]:
     built = outcome.report
     return {
         "standup_id": outcome.standup_id,
         "from": day(outcome.start),
         "to": day(outcome.end),
+        "scope": outcome.scope,
         "people": [
             {
                 "user_id": person.person,
@@ -161,6 +162,8 @@ def report(outcome: ParticipationReport) -> dict[str, Any]:
                 "participation_rate": _number(person.participation_rate),
                 "current_streak": person.current_streak,
                 "longest_streak": person.longest_streak,
+                "mood_average": _number(person.mood_average),
+                "mood_trend": person.mood_trend.value if person.mood_trend else None,
             }
             for person in built.people
         ],
@@ -168,7 +171,20 @@ def report(outcome: ParticipationReport) -> dict[str, Any]:
             "counts": _counts(built.overall.counts),
             "total": built.overall.total,
             "participation_rate": _number(built.overall.participation_rate),
+            "mood_average": _number(built.overall.mood_average),
+            "mood_trend": built.overall.mood_trend.value if built.overall.mood_trend else None,
         },
+        "open_blockers": [
+            {
+                "user_id": b.user_id,
+                "standup_id": b.standup_id,
+                "text": b.text,
+                "opened_on": day(b.opened_on),
+                "days_open": b.days_open,
+                "working_days_open": b.working_days_open,
+            }
+            for b in outcome.blockers
+        ],
     }
 
 

@@ -33,12 +33,15 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 JSON_TYPES = frozenset({"application/json"})
 
-ApiHandler = Callable[[web.Request], Awaitable[web.Response]]
+ApiHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SERVICES = web.AppKey("asyncstand_api_services", Services)
 ROUTES = web.AppKey("asyncstand_api_routes", list["ApiRoute"])
 _PRINCIPAL = web.RequestKey("asyncstand_api_principal", ApiPrincipal)
 _BODY = web.RequestKey("asyncstand_api_body", dict[str, Any])
+# Set once a streamed response has sent its headers: a failure after that cannot become a
+# problem document, so the connection is dropped instead (the client sees a cut-off body).
+STREAMING = web.RequestKey("asyncstand_api_streaming", bool)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class ApiRoute:
     paginated: bool = False
     extra_errors: tuple[int, ...] = ()
     path_params: Mapping[str, str] = field(default_factory=dict)
+    # Media types of the success body (the schema applies to JSON; others are text).
+    media: tuple[str, ...] = ("application/json",)
 
 
 def add(app: web.Application, route: ApiRoute) -> None:
@@ -154,7 +159,7 @@ def no_content() -> web.Response:
 
 
 def _pipeline(route: ApiRoute) -> ApiHandler:
-    async def serve(request: web.Request) -> web.Response:
+    async def serve(request: web.Request) -> web.StreamResponse:
         if route.public:
             return await route.handler(request)
         services = services_of(request)
@@ -272,7 +277,7 @@ async def _idempotent(
     raw: bytes,
     keys: list[str],
     handler: ApiHandler,
-) -> web.Response:
+) -> web.StreamResponse:
     if len(keys) > 1 or not idempotency.key_ok(keys[0]):
         raise ApiProblem(
             400,
@@ -304,6 +309,7 @@ async def _idempotent(
     try:
         try:
             response = await handler(request)
+            assert isinstance(response, web.Response), "a POST answers with a whole body"
         except ApiProblem as problem:
             response = problem.response()
     except BaseException:
@@ -372,6 +378,9 @@ async def problems(
         status = exc.status if exc.status >= 400 else 400
         return ApiProblem(status, exc.reason or HTTPStatus(status).phrase).response()
     except Exception:
+        if request.get(STREAMING):
+            log.exception("api_stream_failed", path=request.path)
+            raise  # headers are sent: aiohttp drops the connection
         log.exception("api_request_failed", path=request.path, method=request.method)
         return ApiProblem(
             503,

@@ -142,6 +142,12 @@ _RUN: Schema = {
 
 _COUNTS = _obj({o: {"type": "integer"} for o in _OUTCOMES}, additionalProperties=False)
 _RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_MOOD = {"type": ["number", "null"], "minimum": 1, "maximum": 5}
+_TREND = {
+    "type": ["string", "null"],
+    "enum": ["up", "down", "flat", None],
+    "description": "Null with fewer than 4 moods",
+}
 
 _DELIVERY = _obj(
     {
@@ -358,6 +364,12 @@ SCHEMAS: dict[str, Schema] = {
             "standup_id": {"type": ["integer", "null"]},
             "from": _DATE,
             "to": _DATE,
+            "scope": {
+                "type": "string",
+                "enum": ["everyone", "own", "mixed"],
+                "description": "`own`: a participant's view, their own line and blockers only "
+                "(the overall figures still cover everyone); `mixed` over several standups",
+            },
             "people": {
                 "type": "array",
                 "items": _obj(
@@ -368,14 +380,58 @@ SCHEMAS: dict[str, Schema] = {
                         "participation_rate": _RATE,
                         "current_streak": {"type": "integer"},
                         "longest_streak": {"type": "integer"},
+                        "mood_average": _MOOD,
+                        "mood_trend": _TREND,
                     }
                 ),
             },
             "overall": _obj(
-                {"counts": _COUNTS, "total": {"type": "integer"}, "participation_rate": _RATE}
+                {
+                    "counts": _COUNTS,
+                    "total": {"type": "integer"},
+                    "participation_rate": _RATE,
+                    "mood_average": _MOOD,
+                    "mood_trend": _TREND,
+                }
             ),
+            "open_blockers": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "user_id": {"type": "string"},
+                        "standup_id": {"type": "integer"},
+                        "text": {"type": "string"},
+                        "opened_on": {**_DATE, "description": "In the person's own calendar"},
+                        "days_open": {"type": "integer", "minimum": 0},
+                        "working_days_open": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "Counting only the standup's days",
+                        },
+                    }
+                ),
+            },
         }
     ),
+    "ExportRows": {
+        "type": "array",
+        "description": "The JSON form; the CSV has the same columns, in this order, a header "
+        "line first",
+        "items": _obj(
+            {
+                "standup": {"type": "string"},
+                "run_date_utc": {**_DATE, "description": "The UTC date the prompt was due"},
+                "local_date": {**_DATE, "description": "The run's date in the person's calendar"},
+                "person": _USER,
+                "person_name": {"type": "string", "description": "As Slack last showed it"},
+                "question": {"type": "string"},
+                "answer": {"type": "string"},
+                "answered_at": _nullable("string", format="date-time"),
+                "late": {"type": "boolean"},
+            },
+            additionalProperties=False,
+        ),
+    },
     "OutOfOffice": _obj(
         {
             "user_id": {"type": "string"},

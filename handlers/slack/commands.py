@@ -40,6 +40,7 @@ from bot.views.modals import create_modal
 from bot.views.mrkdwn import md
 from handlers.slack.command_text import MAX_TEXT, parse, parse_owners
 from handlers.slack.context import caller_of, parse_id, services_of
+from handlers.slack.reports import export_command, report_command
 
 log = structlog.get_logger("asyncstand.handlers")
 
@@ -53,6 +54,8 @@ NEEDS_NAME = {
     "owners": "owners <name> add|remove @user",
     "remind": "remind <name>",
     "skip": "skip <name> [YYYY-MM-DD]",
+    "report": "report <name> [7d|30d|90d]",
+    "export": "export <name> [csv|json] [from] [to]",
 }
 
 Reply = Message | None
@@ -271,6 +274,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "ooo": _ooo,
     "holidays": _holidays,
     "skip": _skip,
+    "report": report_command,
+    "export": export_command,
 }
 
 
