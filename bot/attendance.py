@@ -1,5 +1,6 @@
-"""Attendance use cases: out of office (``/standup ooo``), a person's own holiday calendar
-(``/standup holidays``) and days skipped for everyone (``/standup skip``).
+"""Attendance use cases: out of office (``/standup ooo``, the web settings page and
+``/api/v1/users/{id}/ooo``), a person's own holiday calendar (``/standup holidays``) and days
+skipped for everyone (``/standup skip``).
 
 Each runs in one transaction with its permission check, writes its audit entry and returns
 data (or a Refusal). A change also turns around the person's prompts that are planned but not
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
@@ -25,6 +27,7 @@ from bot.outcomes import (
     AwayStatus,
     AwayUpdated,
     DaySkipped,
+    FieldErrors,
     HolidayCalendars,
     Invalid,
     NoRunThatDay,
@@ -37,6 +40,7 @@ from bot.planning import absent_state
 from bot.rules import cadence as cadences
 from bot.rules.attendance import HolidayLookup, next_holiday, skip_date_problem
 from bot.rules.away import (
+    MAX_RANGE_DAYS,
     AwayClear,
     AwaySet,
     AwayShow,
@@ -48,7 +52,7 @@ from bot.rules.away import (
     parse_ooo,
 )
 from bot.rules.holidays import normalize_code
-from bot.rules.permissions import Why, can_manage, can_set_attendance_for
+from bot.rules.permissions import Actor, Why, can_manage, can_set_attendance_for
 from bot.rules.schedule import cadence_of
 from bot.rules.validation import name_key
 from bot.runtime import Services
@@ -58,7 +62,7 @@ from bot.views.blockkit import Message
 from storage import attendance as attendance_db
 from storage import audit, members, prompts, standups
 from storage import runs as run_rows
-from storage.models import Member, PromptState, TzMode
+from storage.models import AwayPeriod, Member, PromptState, TzMode
 
 log = structlog.get_logger("asyncstand.attendance")
 
@@ -266,6 +270,145 @@ async def _resync(
         await attendance_db.change_unsent_states(session, workspace_id, changes)
     await attendance_db.replan_standups_of(session, workspace_id, person.id)
     return [new for _, new in changes.values()]
+
+
+# --- out of office by dates (web settings page, REST API) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class AwayPeriodItem:
+    period_id: int
+    start: dt.date
+    end: dt.date
+    set_by: str | None
+
+
+@dataclass(frozen=True)
+class AwayTime:
+    """A person's away periods that are not over yet; `today` is their own local date."""
+
+    user_id: str
+    today: dt.date
+    periods: list[AwayPeriodItem]
+
+
+@dataclass(frozen=True)
+class NoSuchPerson:
+    """Nobody with that id is known in this workspace."""
+
+    user_id: str
+
+
+async def _away_person(
+    session: AsyncSession, workspace_id: int, actor: Actor, user_id: str, *, create: bool
+) -> Member | NoSuchPerson | Refusal:
+    """The person whose away time is asked about, if `actor` may see and set it (the same rule
+    as ``/standup ooo @someone``)."""
+    if user_id == actor.user_id and create:
+        return (await members.ensure_members(session, workspace_id, [user_id]))[user_id]
+    member = await members.get_member(session, workspace_id, user_id)
+    if member is None:
+        return NoSuchPerson(user_id)
+    if user_id != actor.user_id:
+        owners = await attendance_db.owners_of_standups_with(session, workspace_id, member.id)
+        decision = can_set_attendance_for(actor, user_id, owners)
+        if not decision:
+            return refused(decision)
+    return member
+
+
+def _away_time(user_id: str, today: dt.date, rows: list[AwayPeriod]) -> AwayTime:
+    items = [AwayPeriodItem(p.id, p.starts_on, p.ends_on, p.set_by) for p in rows]
+    return AwayTime(user_id, today, items)
+
+
+async def away_time(
+    services: Services, caller: Caller, user_id: str
+) -> AwayTime | NoSuchPerson | Refusal:
+    """Someone's away periods not over yet (their own, or someone they may manage)."""
+    actor = await caller.actor()
+    now = services.clock()
+    async with services.db.session() as session:
+        found = await _away_person(session, caller.workspace_id, actor, user_id, create=False)
+        if isinstance(found, NoSuchPerson) and user_id == actor.user_id:
+            return AwayTime(user_id, now.astimezone(dt.UTC).date(), [])
+        if isinstance(found, NoSuchPerson | Refusal):
+            return found
+        today = _today_of(found, now)
+        rows = await attendance_db.away_periods(
+            session, caller.workspace_id, found.id, ending_from=today
+        )
+    return _away_time(user_id, today, rows)
+
+
+def _range_errors(start: dt.date, end: dt.date, today: dt.date) -> dict[str, str]:
+    if end < start:
+        return {"end": f"The range ends ({end}) before it starts ({start}): put the earlier first."}
+    days = (end - start).days + 1
+    if days > MAX_RANGE_DAYS:
+        return {"end": f"That range is {days} days long; the most is {MAX_RANGE_DAYS} (a year)."}
+    if end < today:
+        return {"end": f"That range is already over (today is {today} for this person)."}
+    return {}
+
+
+async def set_away(
+    services: Services, caller: Caller, user_id: str, start: dt.date, end: dt.date
+) -> AwayTime | FieldErrors | NoSuchPerson | Refusal:
+    """Away from `start` to `end` (both included, the person's own dates), replacing every
+    period not over yet; their unsent prompts in the range turn AWAY at once."""
+    actor = await caller.actor()
+    now = services.clock()
+    workspace_id = caller.workspace_id
+    async with services.db.session() as session:
+        found = await _away_person(session, workspace_id, actor, user_id, create=True)
+        if isinstance(found, NoSuchPerson | Refusal):
+            return found
+        today = _today_of(found, now)
+        errors = _range_errors(start, end, today)
+        if errors:
+            return FieldErrors(errors)
+        before = await attendance_db.away_periods(
+            session, workspace_id, found.id, ending_from=today
+        )
+        await attendance_db.delete_away_periods(
+            session, workspace_id, found.id, [p.id for p in before]
+        )
+        await attendance_db.add_away_period(
+            session, workspace_id, found.id, start, end, set_by=caller.user_id, now=now
+        )
+        await _resync(services, session, workspace_id, found)
+        await audit.record(
+            session,
+            workspace_id,
+            actor=caller.user_id,
+            action="ooo",
+            now=now,
+            before={
+                "person": user_id,
+                "away": [_range_text((p.starts_on, p.ends_on)) for p in before],
+            },
+            after={"person": user_id, "away": [_range_text((start, end))]},
+        )
+        rows = await attendance_db.away_periods(session, workspace_id, found.id, ending_from=today)
+    log.info("away_set", member_id=found.id, days=(end - start).days + 1)
+    return _away_time(user_id, today, rows)
+
+
+async def clear_away(
+    services: Services, caller: Caller, user_id: str
+) -> AwayCleared | NoSuchPerson | Refusal:
+    """Out of office cleared from the person's today on, as ``/standup ooo off`` does."""
+    actor = await caller.actor()
+    now = services.clock()
+    yourself = user_id == actor.user_id
+    async with services.db.session() as session:
+        found = await _away_person(session, caller.workspace_id, actor, user_id, create=False)
+        if isinstance(found, NoSuchPerson) and yourself:
+            return AwayCleared(user_id, True, now.astimezone(dt.UTC).date())
+        if isinstance(found, NoSuchPerson | Refusal):
+            return found
+        return await _clear(services, session, caller, found, _today_of(found, now), yourself)
 
 
 # --- holiday calendars --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from bot.rules.permissions import Actor, can_manage, can_see
 from bot.rules.questions import display_answer, from_json
 from bot.rules.websec import decode_cursor, encode_cursor
 from bot.runtime import Services
+from storage import attendance as attendance_db
 from storage import members, run_history
 from storage import standups as standup_rows
 from storage.models import (
@@ -406,8 +407,12 @@ async def my_settings(services: Services, viewer: Caller) -> MySettings:
         member = await members.get_member(session, viewer.workspace_id, viewer.user_id)
         tz = member.tz if member is not None else None
         today = services.clock().astimezone(_zone(tz)).date()
-        periods = await run_history.away_periods(
-            session, viewer.workspace_id, viewer.user_id, today
+        periods = (
+            await attendance_db.away_periods(
+                session, viewer.workspace_id, member.id, ending_from=today
+            )
+            if member is not None
+            else []
         )
     return MySettings(
         user_id=viewer.user_id,

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Answer,
-    AwayPeriod,
     Member,
     Outcome,
     Participation,
@@ -149,20 +148,3 @@ async def participation_by_day(
         .order_by(Participation.local_date)
     )
     return [(day, Outcome(outcome), int(count)) for day, outcome, count in rows]
-
-
-async def away_periods(
-    session: AsyncSession, workspace_id: int, slack_user_id: str, ending_from: dt.date
-) -> list[AwayPeriod]:
-    """A person's out-of-office periods that end on or after `ending_from`, soonest first."""
-    rows = await session.execute(
-        select(AwayPeriod)
-        .join(Member, and_(Member.id == AwayPeriod.member_id, Member.workspace_id == workspace_id))
-        .where(
-            AwayPeriod.workspace_id == workspace_id,
-            Member.slack_user_id == slack_user_id,
-            AwayPeriod.ends_on >= ending_from,
-        )
-        .order_by(AwayPeriod.starts_on, AwayPeriod.id)
-    )
-    return list(rows.scalars())

@@ -50,9 +50,14 @@ def standup_body(name: str, channel: str, people: list[str]) -> dict[str, Any]:
     }
 
 
+# Set when the scheduler plans a standup again (as it does after an out-of-office change).
+PLANNING_MARKS = ("planned_until", "updated_at")
+
+
 async def snapshot(database_url: str, workspace_id: int) -> list[Any]:
     """What of a workspace a stranger's request could have changed (prompts and runs are
-    counted: the scheduler is busy sending them meanwhile)."""
+    counted and a standup's planning mark left out: the scheduler is busy meanwhile, and
+    planning again after someone's out-of-office changed)."""
     db = Database(database_url)
     try:
         async with db.session() as session:
@@ -66,7 +71,14 @@ async def snapshot(database_url: str, workspace_id: int) -> list[Any]:
                 )
                 for row in found.scalars():
                     rows.append(
-                        (model.__name__, {k: v for k, v in vars(row).items() if k[0] != "_"})
+                        (
+                            model.__name__,
+                            {
+                                k: v
+                                for k, v in vars(row).items()
+                                if k[0] != "_" and k not in PLANNING_MARKS
+                            },
+                        )
                     )
             return rows
     finally:

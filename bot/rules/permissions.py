@@ -145,18 +145,6 @@ def can_see(actor: Actor, involved: Collection[str], channel_private: bool | Non
     return listed_to_everyone(channel_private) or actor.user_id in involved or actor.is_admin
 
 
-def can_manage_away(actor: Actor, person: str, *, owns_their_standup: bool) -> Decision:
-    """Someone's out-of-office time: they themselves, an owner of a standup they take part in,
-    or a workspace admin."""
-    if actor.user_id == person or actor.is_admin or owns_their_standup:
-        return ALLOW
-    return Decision(
-        False,
-        "Only they, an owner of one of their standups or a workspace admin can do that.",
-        Why.NOT_MANAGER,
-    )
-
-
 class ReportScope(enum.StrEnum):
     """How much of a standup's report (and answer export) someone may read."""
 

@@ -1,13 +1,12 @@
-"""/users/{user_id}/ooo: someone's out-of-office time (`me` for the token's own user).
-
-For the integrator: served by ``bot.attendance_api`` until ``bot.attendance`` (issue 9) lands."""
+"""/users/{user_id}/ooo: someone's out-of-office time (`me` for the token's own user), through
+the same use cases as ``/standup ooo`` and the web settings page (``bot.attendance``)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot import attendance_api
-from bot.attendance_api import AwayTime, NoSuchPerson
+from bot import attendance
+from bot.attendance import AwayTime, NoSuchPerson
 from bot.outcomes import FieldErrors, Refusal
 from handlers.api import render
 from handlers.api.bodies import iso_date
@@ -105,7 +104,7 @@ def _answer(outcome: object) -> web.Response:
 
 async def get_ooo(request: web.Request) -> web.Response:
     caller = principal_of(request).caller()
-    return _answer(await attendance_api.away_time(services_of(request), caller, _user(request)))
+    return _answer(await attendance.away_time(services_of(request), caller, _user(request)))
 
 
 async def put_ooo(request: web.Request) -> web.Response:
@@ -120,15 +119,13 @@ async def put_ooo(request: web.Request) -> web.Response:
     if errors or start is None or end is None:
         raise invalid(errors)
     caller = principal_of(request).caller()
-    outcome = await attendance_api.set_away(
-        services_of(request), caller, _user(request), start, end
-    )
+    outcome = await attendance.set_away(services_of(request), caller, _user(request), start, end)
     return _answer(outcome)
 
 
 async def delete_ooo(request: web.Request) -> web.Response:
     caller = principal_of(request).caller()
-    outcome = await attendance_api.clear_away(services_of(request), caller, _user(request))
+    outcome = await attendance.clear_away(services_of(request), caller, _user(request))
     if isinstance(outcome, NoSuchPerson):
         raise not_found("person with that id")
     if isinstance(outcome, Refusal):

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from bot.api_tokens import ApiPrincipal, TokenInfo
-from bot.attendance_api import AwayTime
+from bot.attendance import AwayTime
 from bot.outcomes import Overview, StandupReport
 from bot.records import RunDetail, RunSummary, StandupDetail
 from bot.rules import reports
