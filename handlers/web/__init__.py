@@ -7,7 +7,8 @@ GET  /app/                   standups I may see: schedule, next run, today's sta
 GET  /app/standups/{id}      people, today's run live, past runs and answers, charts
 GET|POST /app/standups/new, /app/standups/{id}/edit     the standup form
 GET  /app/standups/{id}/history, /app/audit              the audit log
-GET  /app/settings           my out-of-office and reminders
+GET  /app/settings           my out-of-office, reminders and holiday calendar
+POST /app/settings/away, /away/clear, /reminders, /holidays     their forms
 GET  /static/…               the one stylesheet and the one small script
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.runtime import Services
-from handlers.web import pages
+from handlers.web import account, pages
 from handlers.web.auth import SERVICES, login, login_callback, logout, redirect
 from handlers.web.render import STATIC
 
@@ -43,7 +44,11 @@ def register(app: web.Application, services: Services) -> None:
     router.add_get(STANDUP + "/edit", pages.edit_standup)
     router.add_post(STANDUP + "/edit", pages.save_standup)
     router.add_get(STANDUP + "/history", pages.standup_history)
-    router.add_get("/app/settings", pages.my_settings)
+    router.add_get("/app/settings", account.my_settings)
+    router.add_post("/app/settings/away", account.set_away)
+    router.add_post("/app/settings/away/clear", account.clear_away)
+    router.add_post("/app/settings/reminders", account.set_reminders)
+    router.add_post("/app/settings/holidays", account.set_holidays)
     router.add_get("/app/audit", pages.audit_log)
     router.add_route("*", "/app/{tail:.*}", pages.nothing_here)
     router.add_static("/static/", STATIC, append_version=False)

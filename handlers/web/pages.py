@@ -311,17 +311,6 @@ async def audit_log(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     )
 
 
-# --- my settings ---------------------------------------------------------------------------------
-
-
-@page
-async def my_settings(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    services = services_of(request)
-    caller = await _caller(request, viewer)
-    mine = await dashboard.my_settings(services, caller)
-    return render("settings.html", _context(request, viewer, nav="settings", mine=mine))
-
-
 # --- anything else under /app/ -------------------------------------------------------------------
 
 

@@ -119,7 +119,7 @@ def read_form(form: MultiDictProxy[str]) -> ReadForm:
         schedule=ScheduleDraft(
             repeat=values["repeat"] or "weekly",
             every_weeks=_whole(values["every_weeks"]),
-            starting=_date(values["starting"]),
+            starting=form_date(values["starting"]),
             month_day=_whole(values["month_day"]),
             week_of_month=values["week_of_month"] or None,
             window_hours=_hours(values["window"]),
@@ -149,7 +149,7 @@ def _hours(text: str) -> float | None:
     return hours if math.isfinite(hours) else NOT_A_NUMBER
 
 
-def _date(text: str) -> dt.date | None:
+def form_date(text: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text) if text else None
     except ValueError:
