@@ -9,6 +9,8 @@ GET|POST /app/standups/new, /app/standups/{id}/edit     the standup form
 GET  /app/standups/{id}/history, /app/audit              the audit log
 GET  /app/settings           my out-of-office, reminders and holiday calendar
 POST /app/settings/away, /away/clear, /reminders, /holidays     their forms
+GET|POST /app/tokens, POST /app/tokens/{id}/revoke              my API tokens
+GET|POST /app/standups/{id}/webhooks, …/webhooks/{wid}/delete|enable    a standup's webhooks
 GET  /static/…               the one stylesheet and the one small script
 """
 
@@ -17,11 +19,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.runtime import Services
-from handlers.web import account, pages
+from handlers.web import account, integrations, pages
 from handlers.web.auth import SERVICES, login, login_callback, logout, redirect
 from handlers.web.render import STATIC
 
 STANDUP = r"/app/standups/{standup_id:\d{1,18}}"
+WEBHOOK = r"/webhooks/{webhook_id:\d{1,18}}"
 
 
 async def _to_app(_: web.Request) -> web.Response:
@@ -50,5 +53,12 @@ def register(app: web.Application, services: Services) -> None:
     router.add_post("/app/settings/reminders", account.set_reminders)
     router.add_post("/app/settings/holidays", account.set_holidays)
     router.add_get("/app/audit", pages.audit_log)
+    router.add_get("/app/tokens", integrations.my_tokens)
+    router.add_post("/app/tokens", integrations.create_token)
+    router.add_post(r"/app/tokens/{token_id:\d{1,18}}/revoke", integrations.revoke_token)
+    router.add_get(STANDUP + "/webhooks", integrations.standup_webhooks)
+    router.add_post(STANDUP + "/webhooks", integrations.create_webhook)
+    router.add_post(STANDUP + WEBHOOK + "/delete", integrations.delete_webhook)
+    router.add_post(STANDUP + WEBHOOK + "/enable", integrations.enable_webhook)
     router.add_route("*", "/app/{tail:.*}", pages.nothing_here)
     router.add_static("/static/", STATIC, append_version=False)
