@@ -22,7 +22,7 @@ from bot.outcomes import Overview
 from bot.people import Caller
 from bot.planning import next_run_of
 from bot.rules.permissions import Actor, can_manage, can_see
-from bot.rules.questions import display_answer, from_json
+from bot.rules.questions import display_answer, from_json, mood_position
 from bot.rules.websec import decode_cursor, encode_cursor
 from bot.runtime import Services
 from storage import attendance as attendance_db
@@ -197,9 +197,9 @@ class StandupPage:
     past: list[RunView]
     next_cursor: str | None
     participation: list[DayCount]
-    # (date, average mood 1-5): empty until questions have types (bot.rules.questions' mood)
-    # stored with the standup; the page says so.
+    # (date, average mood 1-5) of the closed runs in the participation period
     mood: list[tuple[dt.date, float]] = field(default_factory=list)
+    asks_mood: bool = False  # the standup has a mood question (so no data means no answers)
 
 
 @dataclass(frozen=True)
@@ -287,6 +287,7 @@ async def standup_page(
         answers = await run_history.answers_of_prompts(session, workspace_id, prompt_ids)
         since = today_date - dt.timedelta(days=PARTICIPATION_DAYS - 1)
         outcomes = await run_history.participation_by_day(session, workspace_id, standup.id, since)
+        moods = await run_history.mood_by_day(session, workspace_id, standup.id, since)
 
     names = {m.slack_user_id: m.name for m in people}
     names.update({u: m.name for u, m in owner_members.items()})
@@ -313,6 +314,8 @@ async def standup_page(
         past=[view(r) for r in page],
         next_cursor=next_cursor,
         participation=_day_counts(outcomes),
+        mood=moods,
+        asks_mood=mood_position(from_json(standup.questions)) is not None,
     )
 
 

@@ -148,3 +148,21 @@ async def participation_by_day(
         .order_by(Participation.local_date)
     )
     return [(day, Outcome(outcome), int(count)) for day, outcome, count in rows]
+
+
+async def mood_by_day(
+    session: AsyncSession, workspace_id: int, standup_id: int, since: dt.date
+) -> list[tuple[dt.date, float]]:
+    """The average recorded mood (1-5) on each local date since `since` that has any."""
+    rows = await session.execute(
+        select(Participation.local_date, func.avg(Participation.mood))
+        .where(
+            Participation.workspace_id == workspace_id,
+            Participation.standup_id == standup_id,
+            Participation.local_date >= since,
+            Participation.mood.is_not(None),
+        )
+        .group_by(Participation.local_date)
+        .order_by(Participation.local_date)
+    )
+    return [(day, float(average)) for day, average in rows if average is not None]

@@ -2,13 +2,14 @@
 
 Participation: one bar per day of the period, its height the share of expected people who
 answered, with the numbers in each bar's tooltip and in a table for screen readers. Mood: a
-line of the day's average mood (1-5), once standups have mood questions.
+line of the day's average mood (1-5) recorded at run close, a dot per day with its number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from bot.dashboard import DayCount
 
@@ -36,6 +37,13 @@ class Tick:
 
 
 @dataclass(frozen=True)
+class Dot:
+    x: float
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
 class Chart:
     width: int
     height: int
@@ -44,6 +52,7 @@ class Chart:
     y_ticks: list[Tick]
     points: str = ""  # polyline points, for line charts
     summary: str = ""
+    dots: list[Dot] = field(default_factory=list)  # a line chart's points, with their tooltips
 
 
 def _y(share: float) -> float:
@@ -87,15 +96,42 @@ def participation_chart(days: list[DayCount], end: dt.date, span: int) -> Chart 
     return Chart(WIDTH, HEIGHT, bars, ticks, _percent_ticks(), summary=summary)
 
 
+def _date_ticks(start: dt.date, span: int, x_of: Callable[[int], float]) -> list[Tick]:
+    """A date under every seventh day (and the last one when there is room)."""
+    return [
+        Tick(round(x_of(index), 1), HEIGHT - 6, f"{date.day} {date:%b}")
+        for index in range(span)
+        if index % 7 == 0 or (index == span - 1 and index % 7 > 3)
+        for date in [start + dt.timedelta(days=index)]
+    ]
+
+
 def mood_chart(points: list[tuple[dt.date, float]], end: dt.date, span: int) -> Chart | None:
-    """A line of average mood (1-5) per day; None without mood answers."""
-    if not points:
-        return None
+    """A line of average mood (1-5) per day over the `span` days ending with `end`; None
+    without mood answers in them."""
     start = end - dt.timedelta(days=span - 1)
+    shown = sorted((date, mood) for date, mood in points if start <= date <= end)
+    if not shown:
+        return None
     slot = PLOT_W / max(span - 1, 1)
-    coords = []
-    for date, mood in sorted(points):
-        x = round(LEFT + (date - start).days * slot, 1)
-        coords.append(f"{x},{_y((mood - 1) / 4)}")
+
+    def x_of(index: int) -> float:
+        return round(LEFT + index * slot, 1)
+
+    dots = []
+    for date, mood in shown:
+        y = _y((min(max(mood, 1.0), 5.0) - 1) / 4)
+        dots.append(Dot(x_of((date - start).days), y, f"{date.isoformat()}: {mood:.1f} of 5"))
     ticks = [Tick(LEFT - 4, _y((m - 1) / 4) + 4, str(m)) for m in (1, 3, 5)]
-    return Chart(WIDTH, HEIGHT, [], [], ticks, points=" ".join(coords))
+    overall = sum(mood for _, mood in shown) / len(shown)
+    days = f"{len(shown)} day{'s' if len(shown) != 1 else ''}"
+    return Chart(
+        WIDTH,
+        HEIGHT,
+        [],
+        _date_ticks(start, span, x_of),
+        ticks,
+        points=" ".join(f"{d.x},{d.y}" for d in dots),
+        summary=f"Average mood {overall:.1f} of 5 over {days} with answers",
+        dots=dots,
+    )
