@@ -20,6 +20,7 @@ from bot.outcomes import (
     AwayUpdated,
     Created,
     DaySkipped,
+    FieldErrors,
     History,
     HolidayCalendars,
     Invalid,
@@ -567,3 +568,36 @@ async def test_the_workspace_history_says_whose_out_of_office_changed(world: Wor
     assert not isinstance(history, Refusal)
     text = json.dumps(wording.history(History(None, standups.changes(history))), ensure_ascii=False)
     assert f"<@{OWNER}> *ooo* for <@{PEER}> (away:  → 2026-12-21 to 2026-12-23)" in text
+
+
+# --- out of office by dates (the web settings page and the REST API) ----------------------------
+
+
+async def test_setting_away_by_dates_replaces_stops_prompts_and_clearing_brings_them_back(
+    world: World,
+) -> None:
+    await create(world)
+    await ooo(world, PEER, "2026-12-10 2026-12-11")
+    assert await plan(world, DUE - dt.timedelta(minutes=5)) == 2
+    peer = world.caller(PEER)
+
+    away = await attendance.set_away(world.services, peer, PEER, TODAY, D(2026, 12, 2))
+    assert isinstance(away, attendance.AwayTime)
+    # It replaces every period not over yet, and today's planned prompt is not sent.
+    assert [(p.start, p.end, p.set_by) for p in away.periods] == [(TODAY, D(2026, 12, 2), PEER)]
+    assert await states(world) == {(OWNER, TODAY): "pending", (PEER, TODAY): "away"}
+    shown = await attendance.away_time(world.services, world.caller(OWNER), PEER)
+    assert shown == away  # an owner of her standup may see it
+
+    # The same rule as /standup ooo @someone: a stranger is refused, nothing changes.
+    refused = await attendance.set_away(world.services, world.caller(STRANGER), PEER, TODAY, TODAY)
+    assert isinstance(refused, Refusal) and refused.why == Why.NOT_ATTENDANCE_MANAGER
+    bad = await attendance.set_away(world.services, peer, PEER, D(2026, 11, 1), D(2026, 11, 2))
+    assert isinstance(bad, FieldErrors) and "already over" in bad.errors["end"]
+
+    cleared = await attendance.clear_away(world.services, peer, PEER)
+    assert isinstance(cleared, AwayCleared) and cleared.cleared == [(TODAY, D(2026, 12, 2))]
+    assert (await states(world))[(PEER, TODAY)] == "pending"
+    after = await attendance.away_time(world.services, peer, PEER)
+    assert isinstance(after, attendance.AwayTime) and after.periods == []
+    assert len(await audit_entries(world, "ooo")) == 3
