@@ -58,7 +58,7 @@ from bot.views.blockkit import Message
 from storage import attendance as attendance_db
 from storage import audit, members, prompts, standups
 from storage import runs as run_rows
-from storage.models import Member, PromptState, TzMode
+from storage.models import Member, PromptState, Standup, TzMode
 
 log = structlog.get_logger("asyncstand.attendance")
 
@@ -77,7 +77,7 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _today_of(member: Member, now: dt.datetime) -> dt.date:
+def today_of(member: Member, now: dt.datetime) -> dt.date:
     """The person's own date (UTC while their time zone is unknown)."""
     return now.astimezone(_zone(member.tz)).date()
 
@@ -127,10 +127,10 @@ async def away(
         if not decision:
             return refused(decision)
     person = await _with_profile(services, client, person)
-    command = parse_ooo(words, _today_of(person, now))
+    command = parse_ooo(words, today_of(person, now))
     if isinstance(command, ParseError):
         return Invalid(command.message)
-    today = _today_of(person, now)
+    today = today_of(person, now)
     async with services.db.session() as session:
         if isinstance(command, AwayShow):
             periods = await attendance_db.away_periods(
@@ -318,11 +318,19 @@ async def _calendars(
     changed: bool | None,
 ) -> HolidayCalendars:
     joined = await attendance_db.standups_of_member(session, workspace_id, person.id)
+    return calendars_of(person, joined, today_of(person, now), changed)
+
+
+def calendars_of(
+    person: Member, joined: Sequence[Standup], today: dt.date, changed: bool | None = None
+) -> HolidayCalendars:
+    """A person's own holiday calendar, those of the standups they take part in (`joined`),
+    and their own calendar's next holiday from `today` on."""
     own = person.holiday_calendar
     return HolidayCalendars(
         own=own,
         standups=[StandupCalendar(s.name, s.holiday_calendar) for s in joined],
-        next_holiday=next_holiday(own, _today_of(person, now), HolidayLookup()),
+        next_holiday=next_holiday(own, today, HolidayLookup()),
         changed=changed,
     )
 
@@ -335,7 +343,7 @@ async def my_attendance(services: Services, caller: Caller) -> Attendance:
         if person is None:
             return Attendance([], HolidayCalendars(None, []))
         periods = await attendance_db.away_periods(
-            session, caller.workspace_id, person.id, ending_from=_today_of(person, now)
+            session, caller.workspace_id, person.id, ending_from=today_of(person, now)
         )
         calendars = await _calendars(session, caller.workspace_id, person, now, None)
     return Attendance([(p.starts_on, p.ends_on) for p in periods], calendars)

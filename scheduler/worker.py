@@ -15,7 +15,17 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, idempotency, planning, reminders, runs, web_sessions, webhooks, workspaces
+from bot import (
+    events,
+    home,
+    idempotency,
+    planning,
+    reminders,
+    runs,
+    web_sessions,
+    webhooks,
+    workspaces,
+)
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.roster import Reconciler
@@ -102,6 +112,7 @@ class Worker:
         await reminders.send_due(services, self.metrics)
         await runs.close_due(services, self.metrics)
         await runs.sweep(services)
+        await home.republish_stale(services)
         await webhooks.deliver_due(services, self.metrics)
         await self._housekeeping()
         # Last: channel members are read again every few hours, never ahead of a due prompt.
