@@ -57,6 +57,7 @@ from bot.standups import schedule_text
 from bot.views.blockkit import Message
 from storage import attendance as attendance_db
 from storage import audit, members, prompts, standups
+from storage import home as home_rows
 from storage import runs as run_rows
 from storage.models import Member, PromptState, Standup, TzMode
 
@@ -235,8 +236,10 @@ async def _resync(
     """After a change of someone's attendance: their prompts planned but not sent yet (due
     from the grace period ago on, in open runs) take the state they should have now — AWAY,
     HOLIDAY or back to PENDING (then sent as usual, or recorded as missed if too late) — and
-    their standups are planned again. Returns the new states of those that changed."""
+    their standups are planned again, and their App Home is out of date. Returns the new
+    states of those that changed."""
     now = services.clock()
+    await home_rows.mark_members_stale(session, workspace_id, [person.id], now)
     rows = await attendance_db.unsent_prompts_of_member(
         session, workspace_id, person.id, now - services.grace
     )

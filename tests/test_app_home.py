@@ -211,3 +211,17 @@ async def test_only_homes_once_opened_are_kept_up_to_date(env: Env) -> None:
     await env.republished(ALICE, "home_resume")
     await env.slack.wait_idle(quiet=1.0)
     assert {c.body["user_id"] for c in env.slack.calls_to("views.publish")} == {ALICE}
+
+
+async def test_setting_out_of_office_redraws_the_home(env: Env) -> None:
+    home = await env.open_home(ALICE)
+    assert "*Out of office*: not set" in json.dumps(home["blocks"])
+    start = dt.datetime.now(ZoneInfo(ZONE)).date() + dt.timedelta(days=30)
+    status, _ = await env.app.requests.command(ALICE, f"ooo {start} {start}")
+    assert status == 200
+
+    def redrawn(call: Call) -> bool:
+        shown = json.dumps(call.body["view"])
+        return call.body.get("user_id") == ALICE and "*Out of office*\\n" in shown
+
+    await env.slack.wait_for("views.publish", predicate=redrawn)
