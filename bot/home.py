@@ -9,6 +9,7 @@ bounded number of them, claimed so that replicas never draw the same one twice.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Collection
 
@@ -18,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.attendance import calendars_of, today_of
+from bot.checkins import ANSWERABLE
 from bot.outcomes import Attendance, HolidayCalendars, Home, HomeBlocker, HomePrompt, HomeStandup
 from bot.planning import next_run_of
 from bot.rules.blockers import age_text
@@ -38,6 +40,7 @@ BLOCKERS_SHOWN = 20
 # Homes drawn again per scheduler tick, per process: views.publish is rate-limited per app
 # (Tier 4), and a tick must not spend its time on homes while prompts are due.
 REPUBLISH_PER_TICK = 50
+REPUBLISH_BUDGET = 3.0  # seconds
 
 _SETTLED = {
     PromptState.PENDING: "upcoming",
@@ -53,10 +56,13 @@ _SETTLED = {
 def _status(row: PromptRow, later_run: dt.date | None) -> str:
     """How one check-in reads on the home; a closed run's unanswered DM can still be answered
     late until the standup's next run has begun (as bot.checkins decides)."""
+    answerable = row.run_open or later_run is None or later_run <= row.local_date
     if row.state in (PromptState.SENDING, PromptState.SENT):
         if row.run_open:
             return "open"
-        return "late" if later_run is None or later_run <= row.local_date else "missed"
+        return "late" if answerable else "missed"
+    if row.state == PromptState.SKIPPED and not answerable:
+        return "skipped_closed"
     return _SETTLED.get(row.state, "missed")
 
 
@@ -97,7 +103,7 @@ async def home_for(
             )
         )
     rows = await home_rows.recent_prompts(session, workspace_id, member.id, today)
-    closed = [r for r in rows if not r.run_open]
+    closed = [r for r in rows if not r.run_open and r.state in ANSWERABLE]
     later = await home_rows.latest_started_runs(
         session,
         workspace_id,
@@ -189,25 +195,42 @@ async def runs_changed(services: Services, runs: Collection[tuple[int, int]]) ->
             await home_rows.mark_runs_stale(session, workspace_id, run_ids, now)
 
 
-async def republish_stale(services: Services, limit: int = REPUBLISH_PER_TICK) -> int:
-    """The scheduler's step: draw again up to `limit` homes marked out of date; returns how
+async def republish_stale(
+    services: Services, limit: int = REPUBLISH_PER_TICK, budget: float = REPUBLISH_BUDGET
+) -> int:
+    """The scheduler's step: draw again up to `limit` homes marked out of date, for at most
+    `budget` seconds (views.publish waits for its rate limit, and the next tick's prompts must
+    not wait for homes); the ones not reached are marked again for the next tick. Returns how
     many were published."""
     async with services.db.session() as session:
         claimed = await home_rows.claim_stale(session, limit)
     if not claimed:
         return 0
+    started = time.monotonic()
     clients: dict[int, AsyncWebClient | None] = {}
     published = 0
-    for workspace_id, user_id in claimed:
+    for done, (workspace_id, user_id) in enumerate(claimed):
+        if time.monotonic() - started > budget:
+            await _mark_again(services, claimed[done:])
+            break
         if workspace_id not in clients:
             async with services.db.session() as session:
                 clients[workspace_id] = await services.slack.bot_client(session, workspace_id)
         client = clients[workspace_id]
         if client is None:
             continue
-        now = services.clock()
         async with services.db.session() as session:
-            home = await home_for(session, workspace_id, user_id, now)
+            home = await home_for(session, workspace_id, user_id, services.clock())
         published += await publish(client, home)
     log.info("homes_republished", claimed=len(claimed), published=published)
     return published
+
+
+async def _mark_again(services: Services, homes: list[tuple[int, str]]) -> None:
+    by_workspace: dict[int, set[str]] = defaultdict(set)
+    for workspace_id, user_id in homes:
+        by_workspace[workspace_id].add(user_id)
+    now = services.clock()
+    async with services.db.session() as session:
+        for workspace_id, user_ids in by_workspace.items():
+            await home_rows.mark_users_stale(session, workspace_id, user_ids, now)

@@ -376,8 +376,9 @@ class ExportFailed:
 @dataclass(frozen=True)
 class HomePrompt:
     """One of the person's check-ins on App Home. `status`: "upcoming" (planned, not in their
-    DM yet), "open" (waiting for their answer), "answered", "skipped", "late" (the run closed,
-    a late answer is still possible), "missed", "failed" (never delivered), "away", "holiday"."""
+    DM yet), "open" (waiting for their answer), "answered", "skipped" (they may still answer),
+    "skipped_closed" (no longer), "late" (the run closed, a late answer is still possible),
+    "missed", "failed" (never delivered), "away", "holiday"."""
 
     prompt_id: int
     standup_id: int

@@ -317,6 +317,8 @@ async def edit(
             if row.channel_id != old_channel:  # listed as private until we learn the new one
                 row.channel_private = None
             row.updated_at = now
+            # Whoever it involved before the change, and (below) whoever it involves after.
+            await home_rows.mark_standup_stale(session, caller.workspace_id, row.id, now)
             if row.participant_source == ParticipantSource.PEOPLE:
                 await standups.replace_participants(
                     session, caller.workspace_id, row, draft.participant_ids, now

@@ -209,6 +209,21 @@ async def mark_standup_stale(
     return affected(result)
 
 
+async def mark_users_stale(
+    session: AsyncSession, workspace_id: int, slack_user_ids: Collection[str], now: dt.datetime
+) -> int:
+    """These people's homes (by Slack user id) need drawing again: a claim not done in time."""
+    if not slack_user_ids:
+        return 0
+    result = await session.execute(
+        update(Member)
+        .where(_opened(workspace_id), Member.slack_user_id.in_(sorted(slack_user_ids)))
+        .values(_stale(now))
+        .execution_options(synchronize_session=False)
+    )
+    return affected(result)
+
+
 async def claim_stale(session: AsyncSession, limit: int) -> list[tuple[int, str]]:
     """Take up to `limit` out-of-date homes (of installed workspaces), oldest first, in one
     statement: their mark is cleared as they are taken, so two replicas never draw the same

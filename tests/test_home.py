@@ -22,6 +22,7 @@ from bot.views.home import home_view
 from storage import attendance as attendance_db
 from storage import home as home_rows
 from storage.db import Database
+from storage.home import PromptRow
 from storage.migrate import upgrade_to_head
 from storage.models import Prompt, PromptState, Run, RunState, Standup
 from tests.blockkit_limits import validate_view
@@ -276,6 +277,39 @@ async def test_only_opened_homes_are_marked_and_each_is_claimed_once(world: Worl
     await home.current(services, workspace_id, ALICE)
     async with world.db.session() as session:
         assert await home_rows.claim_stale(session, 10) == []
+
+
+async def test_homes_not_reached_within_the_budget_wait_for_the_next_tick(world: World) -> None:
+    services, workspace_id = world.services, world.daily.workspace_id
+    for user in (ALICE, BOB):
+        await home.opened(services, workspace_id, user)
+    async with world.db.session() as session:
+        await home_rows.mark_runs_stale(session, workspace_id, [world.daily_today], NOW)
+    assert await home.republish_stale(services, budget=-1.0) == 0
+    async with world.db.session() as session:
+        again = await home_rows.claim_stale(session, 10)
+    assert sorted(again) == [(workspace_id, ALICE), (workspace_id, BOB)]
+
+
+def test_a_closed_checkin_offers_an_answer_only_until_the_next_run_starts() -> None:
+    def row(state: PromptState, *, run_open: bool) -> PromptRow:
+        return PromptRow(1, 1, "Daily", TODAY, state, NOW, False, run_open)
+
+    tomorrow = TODAY + dt.timedelta(days=1)
+    cases = [
+        (PromptState.SENT, True, None, "open"),
+        (PromptState.SENT, False, None, "late"),
+        (PromptState.SENT, False, TODAY, "late"),
+        (PromptState.SENT, False, tomorrow, "missed"),
+        (PromptState.SKIPPED, True, tomorrow, "skipped"),
+        (PromptState.SKIPPED, False, None, "skipped"),
+        (PromptState.SKIPPED, False, tomorrow, "skipped_closed"),
+        (PromptState.PENDING, True, None, "upcoming"),
+        (PromptState.ANSWERED, False, tomorrow, "answered"),
+        (PromptState.FAILED, True, None, "failed"),
+    ]
+    for state, run_open, later, expected in cases:
+        assert home._status(row(state, run_open=run_open), later) == expected, (state, later)
 
 
 # --- the view ------------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ _STATUS_TEXT = {
     "open": "waiting for your answer",
     "answered": "✅ answered",
     "skipped": "skipped",
+    "skipped_closed": "skipped",
     "late": "closed — you can still answer until the next one starts (marked late)",
     "missed": "closed — not answered",
     "failed": "couldn't be delivered to you",
