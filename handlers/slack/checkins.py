@@ -28,9 +28,9 @@ from bot.views.blockkit import (
     ANSWER_CALLBACK,
     question_block_id,
 )
-from bot.views.home import notice_modal
 from bot.views.modals import answer_modal
 from handlers.slack.context import parse_id, services_of, workspace_id_of
+from handlers.slack.home import show_notice
 
 log = structlog.get_logger("asyncstand.handlers")
 
@@ -54,11 +54,7 @@ async def _button_ref(args: AsyncArgs) -> checkins.PromptRef:
 
 async def _say(args: AsyncArgs, refusal: Refusal) -> None:
     if not args.body.get("response_url"):  # a click on App Home: no message to answer under
-        view = notice_modal("AsyncStand", wording.refusal_message(refusal)["blocks"])
-        try:
-            await args.client.views_open(trigger_id=args.body["trigger_id"], view=view)
-        except SlackApiError as exc:
-            log.warning("refusal_modal_failed", error=error_code(exc))
+        await show_notice(args, "AsyncStand", wording.refusal_message(refusal)["blocks"])
         return
     text = wording.refusal(refusal)
     await args.respond(replace_original=False, response_type="ephemeral", text=text)

@@ -66,9 +66,9 @@ async def _clicked(args: AsyncArgs) -> tuple[Caller, int | None]:
     return caller, parse_id((args.action or {}).get("value"))
 
 
-async def _notice(args: AsyncArgs, title: str, blocks: list[Block]) -> None:
-    view = notice_modal(title, blocks)
-    await _open(args, view, "home_notice_failed")
+async def show_notice(args: AsyncArgs, title: str, blocks: list[Block]) -> None:
+    """What a click on App Home has to say, in a small modal (a home has no thread)."""
+    await _open(args, notice_modal(title, blocks), "home_notice_failed")
 
 
 async def _open(args: AsyncArgs, view: dict[str, Any], failure: str) -> None:
@@ -79,7 +79,7 @@ async def _open(args: AsyncArgs, view: dict[str, Any], failure: str) -> None:
 
 
 async def _refused(args: AsyncArgs, outcome: Refusal) -> None:
-    await _notice(args, "AsyncStand", wording.refusal_message(outcome)["blocks"])
+    await show_notice(args, "AsyncStand", wording.refusal_message(outcome)["blocks"])
 
 
 GONE = Refusal(Why.STANDUP_GONE)
@@ -92,7 +92,7 @@ async def on_run(args: AsyncArgs) -> None:
     if isinstance(outcome, Refusal):
         await _refused(args, outcome)
         return
-    await _notice(args, "Run now", wording.run_started(outcome)["blocks"])
+    await show_notice(args, "Run now", wording.run_started(outcome)["blocks"])
 
 
 async def _toggle(args: AsyncArgs, *, active: bool) -> None:
