@@ -61,8 +61,9 @@ from bot.standups import schedule_text
 from bot.views.blockkit import Message
 from storage import attendance as attendance_db
 from storage import audit, members, prompts, standups
+from storage import home as home_rows
 from storage import runs as run_rows
-from storage.models import AwayPeriod, Member, PromptState, TzMode
+from storage.models import AwayPeriod, Member, PromptState, Standup, TzMode
 
 log = structlog.get_logger("asyncstand.attendance")
 
@@ -81,7 +82,7 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _today_of(member: Member, now: dt.datetime) -> dt.date:
+def today_of(member: Member, now: dt.datetime) -> dt.date:
     """The person's own date (UTC while their time zone is unknown)."""
     return now.astimezone(_zone(member.tz)).date()
 
@@ -131,10 +132,10 @@ async def away(
         if not decision:
             return refused(decision)
     person = await _with_profile(services, client, person)
-    command = parse_ooo(words, _today_of(person, now))
+    command = parse_ooo(words, today_of(person, now))
     if isinstance(command, ParseError):
         return Invalid(command.message)
-    today = _today_of(person, now)
+    today = today_of(person, now)
     async with services.db.session() as session:
         if isinstance(command, AwayShow):
             periods = await attendance_db.away_periods(
@@ -239,8 +240,10 @@ async def _resync(
     """After a change of someone's attendance: their prompts planned but not sent yet (due
     from the grace period ago on, in open runs) take the state they should have now — AWAY,
     HOLIDAY or back to PENDING (then sent as usual, or recorded as missed if too late) — and
-    their standups are planned again. Returns the new states of those that changed."""
+    their standups are planned again, and their App Home is out of date. Returns the new
+    states of those that changed."""
     now = services.clock()
+    await home_rows.mark_members_stale(session, workspace_id, [person.id], now)
     rows = await attendance_db.unsent_prompts_of_member(
         session, workspace_id, person.id, now - services.grace
     )
@@ -334,7 +337,7 @@ async def away_time(
             return AwayTime(user_id, now.astimezone(dt.UTC).date(), [])
         if isinstance(found, NoSuchPerson | Refusal):
             return found
-        today = _today_of(found, now)
+        today = today_of(found, now)
         rows = await attendance_db.away_periods(
             session, caller.workspace_id, found.id, ending_from=today
         )
@@ -364,7 +367,7 @@ async def set_away(
         found = await _away_person(session, workspace_id, actor, user_id, create=True)
         if isinstance(found, NoSuchPerson | Refusal):
             return found
-        today = _today_of(found, now)
+        today = today_of(found, now)
         errors = _range_errors(start, end, today)
         if errors:
             return FieldErrors(errors)
@@ -408,7 +411,7 @@ async def clear_away(
             return AwayCleared(user_id, True, now.astimezone(dt.UTC).date())
         if isinstance(found, NoSuchPerson | Refusal):
             return found
-        return await _clear(services, session, caller, found, _today_of(found, now), yourself)
+        return await _clear(services, session, caller, found, today_of(found, now), yourself)
 
 
 # --- holiday calendars --------------------------------------------------------------------------
@@ -461,11 +464,19 @@ async def _calendars(
     changed: bool | None,
 ) -> HolidayCalendars:
     joined = await attendance_db.standups_of_member(session, workspace_id, person.id)
+    return calendars_of(person, joined, today_of(person, now), changed)
+
+
+def calendars_of(
+    person: Member, joined: Sequence[Standup], today: dt.date, changed: bool | None = None
+) -> HolidayCalendars:
+    """A person's own holiday calendar, those of the standups they take part in (`joined`),
+    and their own calendar's next holiday from `today` on."""
     own = person.holiday_calendar
     return HolidayCalendars(
         own=own,
         standups=[StandupCalendar(s.name, s.holiday_calendar) for s in joined],
-        next_holiday=next_holiday(own, _today_of(person, now), HolidayLookup()),
+        next_holiday=next_holiday(own, today, HolidayLookup()),
         changed=changed,
     )
 
@@ -478,7 +489,7 @@ async def my_attendance(services: Services, caller: Caller) -> Attendance:
         if person is None:
             return Attendance([], HolidayCalendars(None, []))
         periods = await attendance_db.away_periods(
-            session, caller.workspace_id, person.id, ending_from=_today_of(person, now)
+            session, caller.workspace_id, person.id, ending_from=today_of(person, now)
         )
         calendars = await _calendars(session, caller.workspace_id, person, now, None)
     return Attendance([(p.starts_on, p.ends_on) for p in periods], calendars)

@@ -20,6 +20,7 @@ from bot.rules.permissions import Why
 from bot.rules.questions import Question, from_json, mood_of, validate_answers
 from bot.rules.validation import clean_text
 from bot.runtime import Services
+from storage import home as home_rows
 from storage import participation, prompts
 from storage import runs as run_rows
 from storage.models import PromptState, RunState
@@ -165,6 +166,7 @@ async def answer(
                 mood_of(questions, wanted),
             )
         await run_rows.request_summary(session, ref.workspace_id, view.run.id, now)
+        await home_rows.mark_members_stale(session, ref.workspace_id, [view.member.id], now)
         # Outgoing webhooks (issue 11): the event enters the outbox with the answers.
         await webhooks.answer_saved(session, view, wanted, edited=edited, now=now)
     log.info("answers_saved", standup_id=view.standup.id, prompt_id=view.prompt.id, edited=edited)
@@ -180,7 +182,9 @@ async def skip(services: Services, ref: PromptRef) -> Skipped | Refusal:
             session, ref.workspace_id, view.prompt.id, PromptState.SKIPPED, from_states=SKIPPABLE
         )
         if skipped:
-            await run_rows.request_summary(session, ref.workspace_id, view.run.id, services.clock())
+            now = services.clock()
+            await run_rows.request_summary(session, ref.workspace_id, view.run.id, now)
+            await home_rows.mark_members_stale(session, ref.workspace_id, [view.member.id], now)
     if not skipped:
         return Refusal(Why.NOTHING_TO_SKIP)
     return Skipped(view.prompt.id, view.run.id)

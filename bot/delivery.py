@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import runs
+from bot import home, runs
 from bot.metrics import Metrics
 from bot.rules import attendance
 from bot.rules.away import Range, is_away
@@ -101,6 +101,7 @@ class Delivery:
                 client = await services.slack.bot_client(session, workspace_id)
             if client is not None:
                 await runs.request_summary(services, client, workspace_id, run_id)
+        await home.runs_changed(services, touched_runs)
         return sent_total
 
     @asynccontextmanager

@@ -368,3 +368,62 @@ class ExportFailed:
 
     standup_name: str
     error: str
+
+
+# --- App Home ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomePrompt:
+    """One of the person's check-ins on App Home. `status`: "upcoming" (planned, not in their
+    DM yet), "open" (waiting for their answer), "answered", "skipped" (they may still answer),
+    "skipped_closed" (no longer), "late" (the run closed, a late answer is still possible),
+    "missed", "failed" (never delivered), "away", "holiday"."""
+
+    prompt_id: int
+    standup_id: int
+    standup_name: str
+    local_date: dt.date
+    status: str
+    due_at: dt.datetime
+    answered_late: bool = False
+
+
+@dataclass(frozen=True)
+class HomeBlocker:
+    """One of the person's open blockers: where, what, and for how long ("for 3 days")."""
+
+    standup_name: str
+    text: str
+    age_text: str
+
+
+@dataclass(frozen=True)
+class HomeStandup:
+    """A standup the person takes part in or owns; `next_run` is when they are next asked (or,
+    if they only own it, its soonest run), None when paused or never; `manage` when they may
+    run, pause, resume and edit it (owners, workspace admins)."""
+
+    standup_id: int
+    name: str
+    channel_id: str
+    schedule_text: str
+    active: bool
+    next_run: dt.datetime | None
+    participant: bool
+    manage: bool
+
+
+@dataclass(frozen=True)
+class Home:
+    """What one person's App Home shows: today's check-ins, open blockers, their standups,
+    reminders and attendance. `more_blockers`: open blockers not listed."""
+
+    user_id: str
+    today: dt.date
+    prompts: list[HomePrompt]
+    blockers: list[HomeBlocker]
+    more_blockers: int
+    standups: list[HomeStandup]
+    reminders_off: bool
+    attendance: Attendance

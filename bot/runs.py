@@ -30,6 +30,7 @@ from bot.slack.recovery import CannotTell, find_tagged, tag
 from bot.views.blockkit import Message
 from bot.views.messages import answer_reply, prompt_message, summary_message
 from storage import attendance as attendance_db
+from storage import home as home_rows
 from storage import jobs, participation, prompts, runs, workspaces
 from storage import reminders as reminder_rows
 from storage.models import PromptState, Run, RunState
@@ -262,6 +263,7 @@ async def close_due(services: Services, metrics: Metrics) -> int:
                 session, workspace_id, run_id, now, mood_position=_mood_position(run)
             )
             await reminder_rows.drop_run_reminders(session, workspace_id, run_id)
+            await home_rows.mark_runs_stale(session, workspace_id, [run_id], now)
             views = await prompts.run_prompt_views(session, workspace_id, run_id)
             late_possible = bool(views) and not await runs.next_run_started(
                 session, workspace_id, views[0].standup.id, views[0].run.local_date

@@ -74,6 +74,7 @@ from bot.views.blockkit import Message
 from bot.views.messages import text_message
 from storage import attendance as attendance_db
 from storage import audit, members, prompts, runs, standups, workspaces
+from storage import home as home_rows
 from storage.models import (
     AuditEntry,
     Member,
@@ -316,6 +317,8 @@ async def edit(
             if row.channel_id != old_channel:  # listed as private until we learn the new one
                 row.channel_private = None
             row.updated_at = now
+            # Whoever it involved before the change, and (below) whoever it involves after.
+            await home_rows.mark_standup_stale(session, caller.workspace_id, row.id, now)
             if row.participant_source == ParticipantSource.PEOPLE:
                 await standups.replace_participants(
                     session, caller.workspace_id, row, draft.participant_ids, now
@@ -329,6 +332,7 @@ async def edit(
                 await standups.drop_pending_prompts(session, caller.workspace_id, row.id)
             after = snapshot(row, people_after)
             await _audit(session, row, caller, "edit", now, before=before, after=after)
+            await home_rows.mark_standup_stale(session, caller.workspace_id, row.id, now)
     except IntegrityError:
         return _name_taken()
     log.info("standup_edited", standup_id=row.id)
@@ -511,6 +515,7 @@ async def set_active(
         # Unsent prompts go either way: on pause so none is sent, and again on resume in case
         # a planner on another replica wrote one while the pause was being saved.
         await standups.drop_pending_prompts(session, caller.workspace_id, standup.id)
+        await home_rows.mark_standup_stale(session, caller.workspace_id, standup.id, now)
         await _audit(
             session,
             standup,
@@ -600,6 +605,7 @@ async def delete(services: Services, caller: Caller, standup_id: int | None) -> 
             return standup
         owners = sorted(await standups.owner_ids(session, caller.workspace_id, standup))
         await _audit(session, standup, caller, "delete", now, before=snapshot(standup, owners))
+        await home_rows.mark_standup_stale(session, caller.workspace_id, standup.id, now)
         await standups.delete_standup(session, caller.workspace_id, standup.id)
     log.info("standup_deleted", standup_id=standup.id)
     return Deleted(standup.name)

@@ -1,6 +1,6 @@
 """The scheduler: a timer that, on each tick, plans prompts, sends due ones and due reminders,
-closes runs and delivers outgoing webhooks (and, a few at a time, reads channel-synced standups'
-channels again: bot.roster).
+closes runs, delivers outgoing webhooks, redraws out-of-date App Homes (and, a few at a time,
+reads channel-synced standups' channels again: bot.roster).
 
 APScheduler is only the timer. Every step it triggers claims its work in the database first
 (bot.delivery, bot.runs, bot.webhooks), so several replicas (or a restart) never send a prompt
@@ -15,7 +15,17 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, idempotency, planning, reminders, runs, web_sessions, webhooks, workspaces
+from bot import (
+    events,
+    home,
+    idempotency,
+    planning,
+    reminders,
+    runs,
+    web_sessions,
+    webhooks,
+    workspaces,
+)
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.roster import Reconciler
@@ -103,6 +113,8 @@ class Worker:
         await runs.close_due(services, self.metrics)
         await runs.sweep(services)
         await webhooks.deliver_due(services, self.metrics)
+        # Opened App Homes whose content changed, a bounded number (bot.home).
+        await home.republish_stale(services)
         await self._housekeeping()
         # Last: channel members are read again every few hours, never ahead of a due prompt.
         await self.reconciler.step(now)

@@ -196,6 +196,7 @@ class Member(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "slack_user_id"),
         UniqueConstraint("id", "workspace_id"),
+        Index("ix_member_home_stale", "home_stale_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -214,6 +215,10 @@ class Member(Base):
     reminders_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Whose public holidays they follow, when not the standup's (e.g. "IN-KA").
     holiday_calendar: Mapped[str | None] = mapped_column(String(16))
+    # When they last opened App Home (NULL: never — then nobody keeps it up to date), and
+    # since when it shows something out of date (the scheduler draws it again: bot.home).
+    home_opened_at: Mapped[dt.datetime | None] = mapped_column()
+    home_stale_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -335,6 +340,7 @@ class Prompt(Base):
         Index("ix_prompt_due", "state", "due_at"),
         Index("ix_prompt_reply_requested", "reply_requested_at"),
         Index("ix_prompt_remind", "state", "remind_at"),
+        Index("ix_prompt_member_date", "workspace_id", "member_id", "local_date"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from bot.outcomes import Nudged, OwnReminders
+from bot.outcomes import Attendance, HolidayCalendars, Home, Nudged, OwnReminders
 from bot.rules.digest import Digest
 from bot.views import home, wording
 from bot.views import messages as message_views
@@ -88,12 +88,17 @@ def test_late_replies_and_the_final_digest() -> None:
 
 def test_the_home_tab_shows_ones_reminder_setting_with_its_switch() -> None:
     for off, label, value in ((False, "Turn off", "off"), (True, "Turn on", "on")):
-        view = home.home_view([], reminders_off=off)
+        view = home.home_view(_home(reminders_off=off))
         assert validate_view(view) == []
         [switch] = [e for e in elements(view["blocks"]) if e["action_id"] == "reminders_toggle"]
         assert (switch["text"]["text"], switch["value"]) == (label, value)
         assert ("*Reminders:* off" in json.dumps(view)) is off
-    assert "reminders_toggle" not in json.dumps(home.home_view([]))
+    assert "reminders_toggle" not in json.dumps(home.home_view())
+
+
+def _home(*, reminders_off: bool) -> Home:
+    nothing = Attendance([], HolidayCalendars(None, []))
+    return Home("U0ALICE01", dt.date(2026, 12, 1), [], [], 0, [], reminders_off, nothing)
 
 
 def test_help_lists_the_reminder_commands() -> None:

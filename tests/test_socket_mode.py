@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot import standups
+from bot import home
 from tests.app_process import ProcessPool
 from tests.backends import free_port
 from tests.fake_slack import DEFAULT_APP_TOKEN, Envelope, FakeSlack, SocketRequests
@@ -231,15 +231,15 @@ async def test_interactive_requests_are_acked_before_their_work(
 async def test_a_failed_event_is_not_acked_and_slacks_redelivery_acts_once(
     app: RunningApp, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_overview = standups.overview
+    real_opened = home.opened
     failures = [RuntimeError("the database went away for a moment")]
 
-    async def overview_failing_once(*args: Any, **kwargs: Any) -> Any:
+    async def opened_failing_once(*args: Any, **kwargs: Any) -> Any:
         if failures:
             raise failures.pop()
-        return await real_overview(*args, **kwargs)
+        return await real_opened(*args, **kwargs)
 
-    monkeypatch.setattr(standups, "overview", overview_failing_once)
+    monkeypatch.setattr(home, "opened", opened_failing_once)
     slack.socket_redeliver_after = 1.0  # Slack retries an event it got no ack for
     requests = SocketRequests(slack, ack_timeout=0.8)
     status, _ = await requests.event(app_home_opened_event(ALICE), event_id="Ev0SOCKET002")

@@ -41,6 +41,12 @@ A_ANSWER_INPUT = "answer"
 # never mistaken for the prompt), and App Home's "Turn reminders off/on".
 A_REMINDER_ANSWER = "reminder_answer"
 A_REMINDERS_TOGGLE = "reminders_toggle"
+# App Home's buttons on a standup (values: the standup's id).
+A_HOME_RUN = "home_run"
+A_HOME_PAUSE = "home_pause"
+A_HOME_RESUME = "home_resume"
+A_HOME_EDIT = "home_edit"
+A_HOME_REPORT = "home_report"
 
 PROMPT_ACTIONS_BLOCK = "prompt_actions"
 DELETE_ACTIONS_BLOCK = "standup_delete_actions"

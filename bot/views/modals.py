@@ -197,6 +197,16 @@ def create_modal(
     }
 
 
+def edit_modal(
+    form: EditForm, *, editor_id: str, limits: Limits = DEFAULT_LIMITS
+) -> dict[str, Any]:
+    """The edit form of one standup, prefilled; its id travels in private_metadata (and is
+    checked again when the form comes back)."""
+    return create_modal(
+        creator_id=editor_id, private_metadata=str(form.standup_id), initial=form, limits=limits
+    )
+
+
 REPEAT_CHOICES = (
     (CadenceKind.WEEKLY, "Every week, on the days below"),
     (CadenceKind.EVERY_N_WEEKS, "Every few weeks, on the days below"),

@@ -30,6 +30,7 @@ from bot.views.blockkit import (
 )
 from bot.views.modals import answer_modal
 from handlers.slack.context import parse_id, services_of, workspace_id_of
+from handlers.slack.home import show_notice
 
 log = structlog.get_logger("asyncstand.handlers")
 
@@ -52,6 +53,9 @@ async def _button_ref(args: AsyncArgs) -> checkins.PromptRef:
 
 
 async def _say(args: AsyncArgs, refusal: Refusal) -> None:
+    if not args.body.get("response_url"):  # a click on App Home: no message to answer under
+        await show_notice(args, "AsyncStand", wording.refusal_message(refusal)["blocks"])
+        return
     text = wording.refusal(refusal)
     await args.respond(replace_original=False, response_type="ephemeral", text=text)
 

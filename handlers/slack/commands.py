@@ -36,7 +36,7 @@ from bot.views.messages import (
     standup_list_message,
     text_message,
 )
-from bot.views.modals import create_modal
+from bot.views.modals import create_modal, edit_modal
 from bot.views.mrkdwn import md
 from handlers.slack.command_text import MAX_TEXT, parse, parse_owners
 from handlers.slack.context import caller_of, parse_id, services_of
@@ -174,11 +174,8 @@ async def _edit(args: AsyncArgs, caller: Caller, name: str) -> Reply:
     form = await standups.edit_form(services_of(args.context), caller, name)
     if isinstance(form, Refusal):
         return wording.refusal_message(form)
-    view = create_modal(
-        creator_id=caller.user_id,
-        private_metadata=str(form.standup_id),
-        initial=form,
-        limits=services_of(args.context).settings.limits,
+    view = edit_modal(
+        form, editor_id=caller.user_id, limits=services_of(args.context).settings.limits
     )
     await _open_modal(args, view, "edit_modal_failed")
     return None

@@ -1,4 +1,5 @@
-"""App lifecycle events: the App Home, and uninstall / token revocation."""
+"""App lifecycle events: App Home opened (drawn by handlers.slack.home), and uninstall /
+token revocation."""
 
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ import structlog
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import attendance, events, reminders, standups, workspaces
-from bot.slack.gateway import error_code
-from bot.views.home import home_view
-from bot.views.messages import list_items
-from handlers.slack.context import caller_of, services_of
+from bot import events, workspaces
+from handlers.slack.context import services_of
+from handlers.slack.home import on_home_opened
 
 log = structlog.get_logger("asyncstand.handlers")
 
@@ -55,27 +52,6 @@ def once(listener: Listener) -> Listener:
         await events.complete(services, event_id)
 
     return handled_once
-
-
-async def on_home_opened(args: AsyncArgs) -> None:
-    event = args.event or {}
-    if event.get("tab") != "home":
-        return
-    await publish_home(args.context, args.client, str(event["user"]))
-
-
-async def publish_home(context: AsyncBoltContext, client: AsyncWebClient, user_id: str) -> None:
-    """(Re)draw a person's App Home: their standups, reminder setting and attendance."""
-    services = services_of(context)
-    caller = await caller_of(context, client, user_id)
-    mine = await standups.overview(services, caller, mine=True)
-    own = await reminders.own_reminders(services, caller, off=None)
-    settings = await attendance.my_attendance(services, caller)
-    view = home_view(list_items(mine), settings, reminders_off=own.off)
-    try:
-        await client.views_publish(user_id=user_id, view=view)
-    except SlackApiError as exc:
-        log.warning("home_publish_failed", error=error_code(exc))
 
 
 async def on_uninstalled(args: AsyncArgs) -> None:

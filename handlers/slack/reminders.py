@@ -9,7 +9,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from bot import reminders
 from bot.views.blockkit import A_REMINDERS_TOGGLE
 from handlers.slack.context import caller_of, services_of
-from handlers.slack.lifecycle import publish_home
+from handlers.slack.home import publish_home
 
 WANTED = {"off": True, "on": False}
 

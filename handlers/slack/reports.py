@@ -18,13 +18,11 @@ from bot.rules.reports import parse_report_args
 from bot.slack.gateway import error_code
 from bot.views import reports as views
 from bot.views import wording
-from bot.views.blockkit import Message
+from bot.views.blockkit import A_HOME_REPORT, Message
 from handlers.slack.context import caller_of, parse_id, services_of
 
 log = structlog.get_logger("asyncstand.handlers")
 
-# App Home's button (rendered by the App Home view): its value is the standup's id.
-A_HOME_REPORT = "home_report"
 HOME_REPORT_DAYS = 30
 
 
