@@ -15,7 +15,17 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import events, idempotency, planning, reminders, runs, web_sessions, webhooks, workspaces
+from bot import (
+    blockers,
+    events,
+    idempotency,
+    planning,
+    reminders,
+    runs,
+    web_sessions,
+    webhooks,
+    workspaces,
+)
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.roster import Reconciler
@@ -125,6 +135,10 @@ class Worker:
             self._housekept = max(now, self.services.clock())
 
     async def _sweep(self, now: dt.datetime) -> None:
+        # Blockers open too long reach their owners within a minute: no hurry, so not every tick.
+        escalated = await blockers.escalate_due(self.services)
+        if escalated:
+            log.info("blockers_escalated", count=escalated)
         await events.forget_old(self.services)
         dropped = await workspaces.forget_expired_oauth_states(self.services)
         if dropped:
