@@ -189,6 +189,20 @@ async def test_a_blocker_is_followed_up_escalated_once_and_resolved(database_url
             await slack.wait_idle(quiet=0.5)
             assert len([c for c in slack.calls if _is_follow_up(c)]) == 2
             assert len(_bobs_prompts(slack)) == 4
+
+            # The closed runs' summaries: new blockers, then ongoing ones with their age.
+            summaries = [
+                json.dumps(m["blocks"], ensure_ascii=False)
+                for m in slack.messages(CHANNEL)
+                if "Standup closed" in json.dumps(m.get("blocks"))
+            ]
+            assert len(summaries) == 3, summaries
+            first, second, third = summaries
+            assert f"*New blockers*\\n• <@{BOB}>: {SHOWN}" in first
+            assert "Ongoing blockers" not in first
+            assert f"*Ongoing blockers*\\n• <@{BOB}>: {SHOWN} — since yesterday" in second
+            assert "New blockers" not in second
+            assert "No blockers reported" in third  # resolved before Wednesday's run closed
         finally:
             await app.stop()
 

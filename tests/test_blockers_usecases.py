@@ -20,6 +20,7 @@ from bot import blockers, checkins
 from bot.blockers import BlockerRef, FollowUpAnswered, StandupBlockers
 from bot.outcomes import Refusal
 from bot.people import Caller
+from bot.rules.digest import AnswerEntry, OngoingBlocker, ParticipantStatus, build_digest
 from bot.rules.permissions import Actor, Why
 from bot.runtime import Services
 from bot.settings import load_settings
@@ -30,6 +31,7 @@ from bot.views.blockers import (
     follow_up_message,
     mark_answered,
 )
+from bot.views.messages import summary_message
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import (
@@ -382,3 +384,21 @@ def test_the_follow_up_message_caps_its_buttons_and_marks_a_click() -> None:
     validate_message_blocks(after)
     assert json.dumps(after).count('"blocker_resolved"') == 4
     assert "✅ Resolved" in json.dumps(after, ensure_ascii=False)
+
+
+def test_the_closed_summary_lists_new_then_ongoing_blockers_escaped() -> None:
+    digest = build_digest(
+        [ParticipantStatus("U1", "answered"), ParticipantStatus("U2", "missed")],
+        [AnswerEntry("U1", "Fresh <one>")],
+        final=True,
+        ongoing=[OngoingBlocker("U2", "Old & stuck " * 100, "for 4 days")],
+    )
+    message = summary_message(
+        standup_name="Daily", local_date="2026-03-04", digest=digest, final=True, total=2
+    )
+    validate_message_blocks(message["blocks"])
+    texts = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert texts[0] == "*New blockers*\n• <@U1>: Fresh &lt;one&gt;"
+    assert texts[1].startswith("*Ongoing blockers*\n• <@U2>: Old &amp; stuck")
+    assert texts[1].endswith(" — for 4 days")
+    assert texts[2].startswith("*Answered (1/2)*")
