@@ -85,6 +85,18 @@ async def _click(app: RunningApp, user: str, call: Call, action_id: str) -> Call
     return (await app.slack.wait_for("response_url", count=before + 1))[before]
 
 
+async def _command(app: RunningApp, user: str, text: str) -> str:
+    """`/standup <text>`: the ephemeral reply, as JSON text."""
+    before = len(app.slack.calls_to("response_url"))
+    status, body = await app.requests.command(user, text, channel_id=COMMAND_CHANNEL)
+    assert status == 200, body
+    if body.strip():  # answered in the acknowledgement itself
+        return body
+    reply = (await app.slack.wait_for("response_url", count=before + 1))[before]
+    assert reply.body.get("response_type") == "ephemeral", reply.body
+    return json.dumps(reply.body, ensure_ascii=False)
+
+
 async def test_a_blocker_is_followed_up_escalated_once_and_resolved(database_url: str) -> None:
     clock, monday = _next_monday_clock()
     async with FakeSlack() as slack:
@@ -152,6 +164,14 @@ async def test_a_blocker_is_followed_up_escalated_once_and_resolved(database_url
             assert "blocker_still" not in json.dumps(reply.body)
             await slack.wait_idle(quiet=0.5)
             assert not [c for c in slack.calls if _is_escalation(c)]
+            tuesday_date = (monday + dt.timedelta(days=1)).date().isoformat()
+            listed = await _command(app, ALICE, "blockers daily")
+            assert f"<@{BOB}> _{SHOWN}_ — since yesterday" in listed
+            assert f"still blocked on {tuesday_date}" in listed
+            assert "There is no standup called *Nope*" in await _command(
+                app, ALICE, "blockers Nope"
+            )
+            assert "blockers &lt;name&gt;" in await _command(app, ALICE, "blockers")
 
             # Wednesday: open for two working days, more than the threshold: one DM to Alice.
             clock.advance(days=1)

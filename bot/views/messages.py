@@ -103,6 +103,7 @@ HELP_COMMANDS = (
         "/standup report <name> [7d|30d|90d]",
         "participation, streaks, mood and open blockers (participants: their own line).",
     ),
+    ("/standup blockers <name>", "who is blocked on what, for how long, until it is resolved."),
     (
         "/standup export <name> [csv|json] [from] [to]",
         "the answers as a file in your DM (participants: their own).",

@@ -1,4 +1,5 @@
-"""The Resolved / Still blocked buttons of the "Still blocked on …?" follow-up.
+"""The Resolved / Still blocked buttons of the "Still blocked on …?" follow-up, and
+`/standup blockers <name>`.
 
 The button's value (a blocker id) is only a hint: the use case honours it only for a blocker of
 the requesting workspace that is the clicking user's own."""
@@ -12,8 +13,15 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot import blockers
 from bot.outcomes import Refusal
+from bot.people import Caller
 from bot.views import wording
-from bot.views.blockers import A_BLOCKER_RESOLVED, A_BLOCKER_STILL, mark_answered
+from bot.views.blockers import (
+    A_BLOCKER_RESOLVED,
+    A_BLOCKER_STILL,
+    blockers_list_message,
+    mark_answered,
+)
+from bot.views.blockkit import Message
 from handlers.slack.context import parse_id, services_of, workspace_id_of
 
 
@@ -51,3 +59,11 @@ async def _answer(args: AsyncArgs, *, resolved: bool) -> None:
             text=str(original.get("text") or "Still blocked?"),
             blocks=mark_answered(shown, outcome.blocker_id, resolved=outcome.resolved),
         )
+
+
+async def blockers_command(args: AsyncArgs, caller: Caller, name: str) -> Message:
+    """`/standup blockers <name>`: the standup's open blockers, for whoever may see it."""
+    outcome = await blockers.standup_blockers(services_of(args.context), caller, name)
+    if isinstance(outcome, Refusal):
+        return wording.refusal_message(outcome)
+    return blockers_list_message(outcome.standup_name, outcome.blockers)
