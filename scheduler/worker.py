@@ -15,17 +15,8 @@ import datetime as dt
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import (
-    blockers,
-    events,
-    idempotency,
-    planning,
-    reminders,
-    runs,
-    web_sessions,
-    webhooks,
-    workspaces,
-)
+from bot import events, idempotency, planning, reminders, runs, web_sessions, webhooks, workspaces
+from bot.blockers import escalate_due
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.roster import Reconciler
@@ -118,8 +109,8 @@ class Worker:
         await self.reconciler.step(now)
 
     async def _housekeeping(self) -> None:
-        """Forget old event ids, expired OAuth and sign-in states, dead web sessions and API
-        idempotency keys, at most once a minute; drop old webhook deliveries at most once an
+        """Escalate overdue blockers (bot.blockers), forget old event ids, expired OAuth and
+        sign-in states, dead web sessions and API idempotency keys, at most once a minute; drop old webhook deliveries at most once an
         hour. By the clock as it is now: a tick's start may be minutes old by this point, and
         the sweeps read the clock too."""
         now = self.services.clock()
@@ -136,7 +127,7 @@ class Worker:
 
     async def _sweep(self, now: dt.datetime) -> None:
         # Blockers open too long reach their owners within a minute: no hurry, so not every tick.
-        escalated = await blockers.escalate_due(self.services)
+        escalated = await escalate_due(self.services)
         if escalated:
             log.info("blockers_escalated", count=escalated)
         await events.forget_old(self.services)
