@@ -110,9 +110,9 @@ class Worker:
 
     async def _housekeeping(self) -> None:
         """Escalate overdue blockers (bot.blockers), forget old event ids, expired OAuth and
-        sign-in states, dead web sessions and API idempotency keys, at most once a minute; drop old webhook deliveries at most once an
-        hour. By the clock as it is now: a tick's start may be minutes old by this point, and
-        the sweeps read the clock too."""
+        sign-in states, dead web sessions and API idempotency keys, at most once a minute; drop
+        old webhook deliveries at most once an hour. By the clock as it is now: a tick's start
+        may be minutes old by this point, and the sweeps read the clock too."""
         now = self.services.clock()
         last = self._housekept
         if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
