@@ -170,7 +170,18 @@ async def ask_still_blocked(
     services: Services, client: AsyncWebClient, view: PromptView, follow_ups: FollowUps
 ) -> int:
     """Before a prompt goes out: ask about the person's open blockers on this standup (raised
-    in an earlier check-in, not asked about yet today). Returns how many were asked."""
+    in an earlier check-in, not asked about yet today). Returns how many were asked. Never
+    raises: whatever goes wrong here must not keep the prompt itself from being sent."""
+    try:
+        return await _ask_still_blocked(services, client, view, follow_ups)
+    except Exception:
+        log.exception("blocker_follow_up_crashed", prompt_id=view.prompt.id)
+        return 0
+
+
+async def _ask_still_blocked(
+    services: Services, client: AsyncWebClient, view: PromptView, follow_ups: FollowUps
+) -> int:
     key = (view.prompt.workspace_id, view.standup.id, view.member.id)
     day = person_date(view.prompt.due_at, view.member.tz, view.prompt.local_date)
     candidates = [
@@ -269,7 +280,8 @@ async def escalate_due(services: Services) -> int:
         for c in candidates:
             today = person_date(now, c.user_tz, now.date())
             weekdays = working_weekdays(c.standup)
-            if is_overdue(c.opened_on, today, c.standup.blocker_escalation_days, weekdays):
+            threshold = max(0, c.standup.blocker_escalation_days)
+            if is_overdue(c.opened_on, today, threshold, weekdays):
                 due.append(
                     _Escalation(
                         c.workspace_id,
@@ -308,6 +320,8 @@ async def _tell_owners(client: AsyncWebClient, e: _Escalation, owners: Sequence[
             await send_dm(client, owner, message["text"], message["blocks"])
         except SlackApiError as exc:
             log.warning("blocker_escalation_failed", blocker_id=e.blocker_id, error=error_code(exc))
+        except Exception:  # claimed already: one owner's failure must not stop the others
+            log.exception("blocker_escalation_crashed", blocker_id=e.blocker_id)
     log.info("blocker_escalated", blocker_id=e.blocker_id, owners=len(owners))
 
 
