@@ -251,6 +251,9 @@ async def answer_follow_up(
             member = await members.get_member(session, ref.workspace_id, ref.user_id)
             day = person_date(now, member.tz if member else None, now.date())
             changed = await rows.mark_still_blocked(session, ref.workspace_id, blocker.id, day)
+            # "Still blocked" on one resolved already (another message, a second click): it
+            # stays resolved, and the message says so.
+            resolved = blocker.resolved_at is not None
     log.info("blocker_follow_up", blocker_id=blocker.id, resolved=resolved, changed=changed)
     return FollowUpAnswered(blocker.id, resolved, changed)
 

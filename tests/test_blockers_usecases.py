@@ -248,6 +248,8 @@ async def test_only_the_person_resolves_their_own_blocker(world: World) -> None:
     assert done == FollowUpAnswered(blocker.id, resolved=True, changed=True)
     again = await blockers.answer_follow_up(world.services, mine, resolved=True)
     assert again == FollowUpAnswered(blocker.id, resolved=True, changed=False)
+    late = await blockers.answer_follow_up(world.services, mine, resolved=False)
+    assert late == FollowUpAnswered(blocker.id, resolved=True, changed=False)
     [closed] = await all_blockers(world)
     assert closed.still_blocked_on == MONDAY + dt.timedelta(days=1)
     assert closed.resolved_at == world.now.at
