@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot import blockers, checkins
@@ -404,3 +406,24 @@ def test_the_closed_summary_lists_new_then_ongoing_blockers_escaped() -> None:
     assert texts[1].startswith("*Ongoing blockers*\n• <@U2>: Old &amp; stuck")
     assert texts[1].endswith(" — for 4 days")
     assert texts[2].startswith("*Answered (1/2)*")
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    texts=st.lists(st.text(min_size=1, max_size=700), min_size=1, max_size=12),
+    name=st.text(max_size=80),
+    pick=st.integers(min_value=0, max_value=11),
+)
+def test_any_follow_up_fits_block_kit_and_a_click_only_changes_its_own_buttons(
+    texts: list[str], name: str, pick: int
+) -> None:
+    asked = [AskedBlocker(i + 1, text) for i, text in enumerate(texts)]
+    message = follow_up_message(name, asked)
+    validate_message_blocks(message["blocks"])
+    actions = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert len(actions) == min(len(texts), 5)
+    clicked = pick % len(actions) + 1
+    after = mark_answered(message["blocks"], clicked, resolved=pick % 2 == 0)
+    validate_message_blocks(after)
+    left = [b["elements"][0]["value"] for b in after if b["type"] == "actions"]
+    assert left == [str(i) for i in range(1, len(actions) + 1) if i != clicked]
