@@ -14,7 +14,7 @@ import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import runs, webhooks
+from bot import blockers, runs, webhooks
 from bot.outcomes import Refusal
 from bot.rules.permissions import Why
 from bot.rules.questions import Question, from_json, mood_of, validate_answers
@@ -169,6 +169,7 @@ async def answer(
         await home_rows.mark_members_stale(session, ref.workspace_id, [view.member.id], now)
         # Outgoing webhooks (issue 11): the event enters the outbox with the answers.
         await webhooks.answer_saved(session, view, wanted, edited=edited, now=now)
+        await blockers.answers_saved(session, view, questions, wanted, now)
     log.info("answers_saved", standup_id=view.standup.id, prompt_id=view.prompt.id, edited=edited)
     return Answered(view.prompt.id, view.run.id, edited)
 

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import home, runs
+from bot import blockers, home, runs
 from bot.metrics import Metrics
 from bot.rules import attendance
 from bot.rules.away import Range, is_away
@@ -139,6 +139,7 @@ class Delivery:
             clients = {w: await services.slack.bot_client(session, w) for w in workspace_ids}
             teams = await workspaces.team_ids(session, workspace_ids)
             away = await _away_in_batch(session, views)
+            follow_ups = await blockers.open_in_batch(session, views)
         semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
         summaries: dict[tuple[int, int], asyncio.Task[str | None]] = {}
         touched: set[tuple[int, int]] = set()
@@ -169,6 +170,8 @@ class Delivery:
                         away=away.get((workspace_id, view.prompt.member_id), []),
                     ):
                         await summary_once(workspace_id, view.run.id, client)
+                        # "Still blocked on …?" comes first, above the prompt.
+                        await blockers.ask_still_blocked(services, client, view, follow_ups)
                         if await self._send(view, client, token):
                             touched.add((workspace_id, view.run.id))
 

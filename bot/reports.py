@@ -81,7 +81,8 @@ def _today(standup: Standup | None, caller_tz: str | None, now: dt.datetime) -> 
     return now.astimezone(_zone(caller_tz)).date()
 
 
-def _working_days(standup: Standup) -> frozenset[int]:
+def working_weekdays(standup: Standup) -> frozenset[int]:
+    """The weekdays a standup runs on: the days blocker ages and escalation count."""
     cadence = cadence_of(standup.cadence, standup.weekday_mask)
     return weekdays_of(cadence, mask_to_weekdays(standup.weekday_mask))
 
@@ -199,7 +200,9 @@ async def report(
                 text=row.text,
                 opened_on=row.opened_on,
                 days_open=max(0, (day - row.opened_on).days),
-                working_days_open=working_days_between(row.opened_on, day, _working_days(standup)),
+                working_days_open=working_days_between(
+                    row.opened_on, day, working_weekdays(standup)
+                ),
                 age_text=age_text(row.opened_on, day),
             )
         )

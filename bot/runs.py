@@ -15,7 +15,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import webhooks
 from bot.metrics import Metrics
-from bot.rules.digest import AnswerEntry, ParticipantStatus, build_digest, nobody_asked
+from bot.rules.blockers import age_text
+from bot.rules.digest import (
+    AnswerEntry,
+    OngoingBlocker,
+    ParticipantStatus,
+    build_digest,
+    nobody_asked,
+)
 from bot.rules.questions import (
     blocker_text,
     display_answer,
@@ -35,6 +42,7 @@ from storage import jobs, participation, prompts, runs, workspaces
 from storage import reminders as reminder_rows
 from storage.models import PromptState, Run, RunState
 from storage.prompts import PromptView
+from storage.reports import open_blockers
 
 log = structlog.get_logger("asyncstand.runs")
 
@@ -45,10 +53,19 @@ SWEEP_AFTER = dt.timedelta(seconds=10)
 
 
 async def render_summary(services: Services, workspace_id: int, run: Run) -> Message:
-    """The summary for a run as it stands in the database (two queries)."""
+    """The summary for a run as it stands in the database (two queries; a third once closed,
+    for the blockers still open from earlier runs)."""
+    final = run.state == RunState.CLOSED
+    ongoing: list[OngoingBlocker] = []
     async with services.db.session() as session:
         views = await prompts.run_prompt_views(session, workspace_id, run.id)
         answers = await prompts.run_answers(session, workspace_id, run.id)
+        if final:
+            ongoing = [
+                OngoingBlocker(b.user_id, b.text, age_text(b.opened_on, run.local_date))
+                for b in await open_blockers(session, workspace_id, [run.standup_id])
+                if b.opened_on < run.local_date
+            ]
     questions = from_json(run.questions)
     user_of_prompt = {v.prompt.id: v.member.slack_user_id for v in views}
     by_prompt: dict[int, list[str]] = defaultdict(lambda: [""] * len(questions))
@@ -62,8 +79,7 @@ async def render_summary(services: Services, workspace_id: int, run: Run) -> Mes
         AnswerEntry(user_of_prompt[pid], blocker_text(questions, bodies))
         for pid, bodies in by_prompt.items()
     ]
-    final = run.state == RunState.CLOSED
-    digest = build_digest(statuses, entries, final=final)
+    digest = build_digest(statuses, entries, final=final, ongoing=ongoing)
     standup_name = views[0].standup.name if views else ""
     return summary_message(
         standup_name=standup_name,

@@ -26,6 +26,7 @@ from bot import (
     webhooks,
     workspaces,
 )
+from bot.blockers import escalate_due
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.roster import Reconciler
@@ -120,10 +121,10 @@ class Worker:
         await self.reconciler.step(now)
 
     async def _housekeeping(self) -> None:
-        """Forget old event ids, expired OAuth and sign-in states, dead web sessions and API
-        idempotency keys, at most once a minute; drop old webhook deliveries at most once an
-        hour. By the clock as it is now: a tick's start may be minutes old by this point, and
-        the sweeps read the clock too."""
+        """Escalate overdue blockers (bot.blockers), forget old event ids, expired OAuth and
+        sign-in states, dead web sessions and API idempotency keys, at most once a minute; drop
+        old webhook deliveries at most once an hour. By the clock as it is now: a tick's start
+        may be minutes old by this point, and the sweeps read the clock too."""
         now = self.services.clock()
         last = self._housekept
         if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
@@ -137,6 +138,10 @@ class Worker:
             self._housekept = max(now, self.services.clock())
 
     async def _sweep(self, now: dt.datetime) -> None:
+        # Blockers open too long reach their owners within a minute: no hurry, so not every tick.
+        escalated = await escalate_due(self.services)
+        if escalated:
+            log.info("blockers_escalated", count=escalated)
         await events.forget_old(self.services)
         dropped = await workspaces.forget_expired_oauth_states(self.services)
         if dropped:

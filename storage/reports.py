@@ -68,6 +68,7 @@ class OpenBlockerRow:
     user_id: str
     text: str
     opened_on: dt.date
+    still_blocked_on: dt.date | None
 
 
 async def open_blockers(
@@ -88,6 +89,7 @@ async def open_blockers(
             Member.slack_user_id,
             Blocker.text,
             Blocker.opened_on,
+            Blocker.still_blocked_on,
         )
         .join(Member, Member.id == Blocker.member_id)
         .where(

@@ -513,7 +513,7 @@ def test_summary_final_puts_blockers_first_and_escapes_them() -> None:
     assert_valid_message(message)
     texts = section_texts(message)
     assert message["blocks"][1]["type"] == "section"
-    assert texts[0].startswith("*Blockers*\n")
+    assert texts[0].startswith("*New blockers*\n")
     lines = texts[0].split("\n")[1:]
     assert lines[0] == "• <@U1>: Waiting on &lt;!channel&gt; &amp; ops"
     assert lines[1].startswith("• <@U2>: xxx")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rules.digest import AnswerEntry, ParticipantStatus, build_digest, is_no_blocker
+from bot.rules.digest import (
+    AnswerEntry,
+    OngoingBlocker,
+    ParticipantStatus,
+    build_digest,
+    is_no_blocker,
+)
 from bot.rules.questions import Question, blocker_text
 
 QUESTIONS = (
@@ -155,3 +161,17 @@ def test_late_answers_are_listed_apart_once_final_and_their_blockers_count() -> 
     # Before the close nothing is late: the flag only matters for the final summary.
     live = build_digest(statuses, entries, final=False)
     assert (live.answered, live.late, live.waiting) == (["U1", "U2"], [], ["U3"])
+
+
+def test_ongoing_blockers_are_kept_unless_said_again_in_this_run() -> None:
+    ongoing = [
+        OngoingBlocker("U1", "CI is red", "for 3 days"),
+        OngoingBlocker("U2", "Waiting on legal", "since yesterday"),
+        OngoingBlocker("U9", "Not in this run", "for 9 days"),
+    ]
+    statuses = [status("U1", "answered"), status("U2", "answered")]
+    entries = [entry("U1", "CI is red"), entry("U2", "Something new")]
+    digest = build_digest(statuses, entries, final=True, ongoing=ongoing)
+    assert digest.blockers == [("U1", "CI is red"), ("U2", "Something new")]
+    assert digest.ongoing == ongoing[1:]
+    assert build_digest(statuses, [], final=True, ongoing=ongoing).ongoing == ongoing

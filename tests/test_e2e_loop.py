@@ -164,7 +164,7 @@ async def _drive_loop(app: RunningApp, slack: FakeSlack, database_url: str) -> N
             "chat.update", predicate=lambda c: c.body.get("ts") == summary_ts, timeout=10
         )
         final = json.dumps(updates[-1].body["blocks"])
-        assert final.index("Blockers") < final.index("Answered")
+        assert final.index("New blockers") < final.index("Answered")
         assert "CI is red" in final
         sections = [b["text"]["text"] for b in updates[-1].body["blocks"] if b["type"] == "section"]
         assert f"*Didn't answer*: <@{BOB}>" in sections, sections

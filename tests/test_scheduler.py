@@ -737,13 +737,13 @@ async def _answer_then_close(
         b["text"]["text"] for b in final["blocks"] if b["type"] == "section" and "text" in b
     ]
     text = "\n".join(sections)
-    assert sections[0].startswith("*Blockers*") and "CI is red" in sections[0]
+    assert sections[0].startswith("*New blockers*") and "CI is red" in sections[0]
     assert f"<@{ALICE}>" in sections[0]
     answered = next(s for s in sections if s.startswith("*Answered"))
     didnt = next(s for s in sections if s.startswith("*Didn't answer*"))
     assert f"<@{ALICE}>" in answered and f"<@{BOB}>" not in answered
     assert f"<@{BOB}>" in didnt and f"<@{ALICE}>" not in didnt
-    assert text.index("Blockers") < text.index("Answered") < text.index("Didn't answer")
+    assert text.index("New blockers") < text.index("Answered") < text.index("Didn't answer")
     assert "Standup closed" in json.dumps(final["blocks"])
 
     # Bob's unanswered DM says the standup closed, but keeps an Answer button: a late answer

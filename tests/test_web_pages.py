@@ -179,7 +179,7 @@ async def test_a_participant_sees_their_runs_and_answers_and_nothing_of_another_
             assert "Today’s run" in page.visible_text and 'data-live="60"' in page.text
             assert "1 answered · 1 waiting" in page.visible_text
             assert "No mood questions yet" in page.visible_text
-            assert "Blocker tracking is not available yet" in page.visible_text
+            assert "No open blockers." in page.visible_text
             assert "9 of 18 expected check-ins answered (50%)" in page.visible_text
             assert 'id="edit-standup"' not in page.text  # a participant does not manage it
 

@@ -6,6 +6,7 @@ and the final close both re-render it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "STATES",
     "AnswerEntry",
     "Digest",
+    "OngoingBlocker",
     "ParticipantStatus",
     "build_digest",
     "is_no_blocker",
@@ -88,6 +90,15 @@ class AnswerEntry:
 
 
 @dataclass(frozen=True)
+class OngoingBlocker:
+    """A blocker raised before this run and still open, with its age ("for 3 days")."""
+
+    user_id: str
+    text: str
+    age_text: str
+
+
+@dataclass(frozen=True)
 class Digest:
     """Participants grouped for the summary, each list in the run's participant order."""
 
@@ -100,6 +111,8 @@ class Digest:
     late: list[str] = field(default_factory=list)
     # Out of office or on a public holiday: not asked, so neither waited on nor missing.
     away: list[str] = field(default_factory=list)
+    # Raised in an earlier run and still open (not repeated in this run's answers).
+    ongoing: list[OngoingBlocker] = field(default_factory=list)
 
 
 def is_no_blocker(answer: str) -> bool:
@@ -109,7 +122,11 @@ def is_no_blocker(answer: str) -> bool:
 
 
 def build_digest(
-    statuses: list[ParticipantStatus], entries: list[AnswerEntry], *, final: bool
+    statuses: list[ParticipantStatus],
+    entries: list[AnswerEntry],
+    *,
+    final: bool,
+    ongoing: Sequence[OngoingBlocker] = (),
 ) -> Digest:
     """Group participants for the summary and collect real blockers, in participant order.
 
@@ -118,6 +135,8 @@ def build_digest(
     holiday ones are "away" before and after the close; unknown states are left out.
     Blockers only come from participants whose state is "answered".
     Once final, an answer given after the close is "late" (its blockers still count).
+    `ongoing` blockers (open since an earlier run) are kept unless someone said the same one
+    again in this run: then it is listed once, as theirs in this run.
     """
     answered: list[str] = []
     late: list[str] = []
@@ -152,6 +171,7 @@ def build_digest(
         if entry is not None and entry.blocker:
             blockers.append((user_id, entry.blocker))
 
+    said_again = set(blockers)
     return Digest(
         answered=answered,
         waiting=waiting,
@@ -160,6 +180,7 @@ def build_digest(
         blockers=blockers,
         late=late,
         away=away,
+        ongoing=[b for b in ongoing if (b.user_id, b.text) not in said_again],
     )
 
 

@@ -22,6 +22,7 @@ class Why(enum.StrEnum):
     WORKSPACE_HISTORY_ADMINS_ONLY = "workspace_history_admins_only"
     LAST_OWNER = "last_owner"
     NOT_YOUR_CHECKIN = "not_your_checkin"
+    NOT_YOUR_BLOCKER = "not_your_blocker"
     PAUSED = "paused"
     RUN_CLOSED = "run_closed"
     CHECKIN_CLOSED = "checkin_closed"

@@ -103,6 +103,7 @@ HELP_COMMANDS = (
         "/standup report <name> [7d|30d|90d]",
         "participation, streaks, mood and open blockers (participants: their own line).",
     ),
+    ("/standup blockers <name>", "who is blocked on what, for how long, until it is resolved."),
     (
         "/standup export <name> [csv|json] [from] [to]",
         "the answers as a file in your DM (participants: their own).",
@@ -279,6 +280,10 @@ def answer_reply(
     return message(join("\n", fallback_lines), blocks)
 
 
+def _blocker_text(text: str) -> Mrkdwn:
+    return clip(md("{}", " ".join(text.split())), BLOCKER_TEXT_MAX)
+
+
 def summary_message(
     *, standup_name: str, local_date: str, digest: Digest, final: bool, total: int
 ) -> Message:
@@ -299,15 +304,16 @@ def summary_message(
     if final:
         if digest.blockers:
             lines = [
-                md(
-                    "• {}: {}",
-                    mention(uid),
-                    clip(md("{}", " ".join(text.split())), BLOCKER_TEXT_MAX),
-                )
-                for uid, text in digest.blockers
+                md("• {}: {}", mention(uid), _blocker_text(text)) for uid, text in digest.blockers
             ]
-            blocks.extend(section(t) for t in pack(md("*Blockers*\n"), lines, "\n"))
-        else:
+            blocks.extend(section(t) for t in pack(md("*New blockers*\n"), lines, "\n"))
+        if digest.ongoing:
+            lines = [
+                md("• {}: {} — {}", mention(b.user_id), _blocker_text(b.text), b.age_text)
+                for b in digest.ongoing
+            ]
+            blocks.extend(section(t) for t in pack(md("*Ongoing blockers*\n"), lines, "\n"))
+        if not digest.blockers and not digest.ongoing:
             blocks.append(section(md("No blockers reported 🎉")))
         group(answered_title, digest.answered)
         group(f"Answered late ({len(digest.late)})", digest.late)

@@ -34,6 +34,7 @@ REFUSALS: dict[Why, str] = {
     ),
     Why.LAST_OWNER: "A standup needs at least one owner; add another owner first.",
     Why.NOT_YOUR_CHECKIN: "That check-in isn't yours, or it no longer exists.",
+    Why.NOT_YOUR_BLOCKER: "That blocker isn't yours, or it no longer exists.",
     Why.PAUSED: "{name} is paused; resume it first.",
     Why.RUN_CLOSED: "Today's run of {name} has already closed.",
     Why.CHECKIN_CLOSED: "This standup has closed; answers are no longer collected.",

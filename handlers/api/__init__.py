@@ -12,7 +12,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.runtime import Services
-from handlers.api import me, ooo, openapi, reports, runs, standups, webhooks
+from handlers.api import blockers, me, ooo, openapi, reports, runs, standups, webhooks
 from handlers.api.routing import PREFIX, ROUTES, SERVICES, problems
 
 RESOURCES: tuple[Callable[[web.Application], None], ...] = (
@@ -20,6 +20,7 @@ RESOURCES: tuple[Callable[[web.Application], None], ...] = (
     standups.register,
     runs.register,
     reports.register,
+    blockers.register,
     ooo.register,
     webhooks.register,
     openapi.register,

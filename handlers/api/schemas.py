@@ -413,6 +413,32 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
     ),
+    "BlockerList": _obj(
+        {
+            "standup_id": {"type": "integer"},
+            "blockers": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "id": {"type": "integer"},
+                        "user_id": _USER,
+                        "text": {"type": "string", "description": "As typed (not Slack markup)"},
+                        "opened_on": {**_DATE, "description": "In the person's own calendar"},
+                        "age": {
+                            "type": "string",
+                            "description": '"since today", "since yesterday", "for 3 days"',
+                        },
+                        "still_blocked_on": {
+                            **_nullable("string", format="date"),
+                            "description": "When they last said they were still blocked",
+                        },
+                    },
+                    additionalProperties=False,
+                ),
+            },
+        },
+        additionalProperties=False,
+    ),
     "ExportRows": {
         "type": "array",
         "description": "The JSON form; the CSV has the same columns, in this order, a header "

@@ -18,6 +18,7 @@ from slack_bolt.response import BoltResponse
 from bot import events, workspaces
 from bot.runtime import Services
 from handlers.slack import (
+    blockers,
     checkins,
     commands,
     forms,
@@ -32,7 +33,7 @@ from handlers.slack.context import SERVICES_KEY
 log = structlog.get_logger("asyncstand.app")
 
 SORRY = "Something went wrong on our side. Nothing you entered was lost — please try again."
-INTERACTIVE = (commands, forms, checkins, reminders, reports, home)
+INTERACTIVE = (commands, forms, checkins, reminders, reports, home, blockers)
 
 
 def sorry_response(body: dict[str, Any]) -> BoltResponse:

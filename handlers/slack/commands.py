@@ -38,6 +38,7 @@ from bot.views.messages import (
 )
 from bot.views.modals import create_modal, edit_modal
 from bot.views.mrkdwn import md
+from handlers.slack.blockers import blockers_command
 from handlers.slack.command_text import MAX_TEXT, parse, parse_owners
 from handlers.slack.context import caller_of, parse_id, services_of
 from handlers.slack.reports import export_command, report_command
@@ -55,6 +56,7 @@ NEEDS_NAME = {
     "remind": "remind <name>",
     "skip": "skip <name> [YYYY-MM-DD]",
     "report": "report <name> [7d|30d|90d]",
+    "blockers": "blockers <name>",
     "export": "export <name> [csv|json] [from] [to]",
 }
 
@@ -272,6 +274,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "holidays": _holidays,
     "skip": _skip,
     "report": report_command,
+    "blockers": blockers_command,
     "export": export_command,
 }
 

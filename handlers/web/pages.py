@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bot import dashboard, standups, web_sessions, workspaces
+from bot import blockers, dashboard, standups, web_sessions, workspaces
 from bot.dashboard import BadCursor, NotFound, StandupRef
 from bot.outcomes import Created, Edited, FieldErrors, Refusal
 from bot.people import Caller
@@ -103,6 +103,7 @@ async def standup_page(request: web.Request, viewer: Viewer) -> web.StreamRespon
             "That page of past runs doesn't exist. Start from the standup's first page.",
             viewer=viewer,
         )
+    open_blockers = await blockers.standup_blockers(services, caller, standup_id)
     today = services.clock().astimezone(dt.UTC).date()
     span = dashboard.PARTICIPATION_DAYS
     return render(
@@ -116,6 +117,7 @@ async def standup_page(request: web.Request, viewer: Viewer) -> web.StreamRespon
             mood=charts.mood_chart(shown.mood, today, span),
             span=span,
             first_page=not request.query.get("after"),
+            blockers=[] if isinstance(open_blockers, Refusal) else open_blockers.blockers,
         ),
     )
 
