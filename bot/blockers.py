@@ -50,6 +50,7 @@ from bot.views.blockers import (
 )
 from storage import audit, members, standups
 from storage import blockers as rows
+from storage import home as home_rows
 from storage import reports as reports_db
 from storage.models import Blocker, Standup
 from storage.prompts import PromptView
@@ -247,6 +248,10 @@ async def answer_follow_up(
             if changed:
                 blocker.resolved_at = now
                 await _resolved(session, found.standup, blocker, ref.user_id, ref.user_id, now)
+                # Their App Home lists open blockers: redraw it without this one.
+                await home_rows.mark_members_stale(
+                    session, ref.workspace_id, [blocker.member_id], now
+                )
         else:
             member = await members.get_member(session, ref.workspace_id, ref.user_id)
             day = person_date(now, member.tz if member else None, now.date())

@@ -190,8 +190,8 @@ class EscalationCandidate:
 async def escalation_candidates(
     session: AsyncSession, opened_by: dt.date, limit: int
 ) -> list[EscalationCandidate]:
-    """Open, not yet escalated blockers opened on or before `opened_by`, across workspaces,
-    oldest first (one query); whether each is overdue is for the caller to decide."""
+    """Open, not yet escalated blockers of running standups opened on or before `opened_by`,
+    across workspaces, oldest first (one query); whether each is overdue is for the caller."""
     rows = await session.execute(
         select(Blocker, Member.slack_user_id, Member.tz, Standup)
         .join(
@@ -206,6 +206,7 @@ async def escalation_candidates(
             Blocker.resolved_at.is_(None),
             Blocker.escalated_at.is_(None),
             Blocker.opened_on <= opened_by,
+            Standup.active.is_(True),  # a paused standup's owners are not chased
         )
         .order_by(Blocker.opened_on, Blocker.id)
         .limit(limit)

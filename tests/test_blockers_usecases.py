@@ -39,10 +39,12 @@ from storage.migrate import upgrade_to_head
 from storage.models import (
     AuditEntry,
     Blocker,
+    Member,
     Prompt,
     PromptState,
     Run,
     RunState,
+    Standup,
     Webhook,
     WebhookDelivery,
 )
@@ -109,7 +111,6 @@ async def world(database_url: str) -> AsyncIterator[World]:
             created=created,
             profiles=profiles,
             co_owners=[CAROL],
-            active=False,  # nothing else runs: only what the tests do
         )
         other = await seed_standup(
             db, OTHER_TEAM, name="Daily", owner=STRANGER, participants=[STRANGER], created=created
@@ -313,6 +314,40 @@ async def test_escalation_checks_the_threshold_exactly(world: World) -> None:
     assert await blockers.escalate_due(world.services) == 0
     world.now.at = dt.datetime(2026, 3, 4, 23, 30, tzinfo=dt.UTC)  # Thursday in Berlin
     assert await blockers.escalate_due(world.services) == 1
+
+
+async def test_a_paused_standups_blockers_are_not_escalated(world: World) -> None:
+    await answer(world, BOB, await prompt_on(world, BOB, MONDAY), "CI is red")
+    async with world.services.db.session() as session:
+        standup = await session.get(Standup, world.seeded.standup_id)
+        assert standup is not None
+        standup.active = False
+    world.now.at = dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC)  # long overdue
+    assert await blockers.escalate_due(world.services) == 0
+    [blocker] = await all_blockers(world)
+    assert blocker.escalated_at is None  # still owed once the standup runs again
+
+    async with world.services.db.session() as session:
+        standup = await session.get(Standup, world.seeded.standup_id)
+        assert standup is not None
+        standup.active = True
+    assert await blockers.escalate_due(world.services) == 1
+
+
+async def test_resolving_a_blocker_redraws_the_persons_app_home(world: World) -> None:
+    await answer(world, BOB, await prompt_on(world, BOB, MONDAY), "CI is red")
+    [blocker] = await all_blockers(world)
+    opened = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    async with world.services.db.session() as session:
+        bob = await session.get(Member, world.seeded.members[BOB])
+        assert bob is not None
+        bob.home_opened_at, bob.home_stale_at = opened, None
+    ref = BlockerRef(world.seeded.workspace_id, BOB, blocker.id)
+    done = await blockers.answer_follow_up(world.services, ref, resolved=True)
+    assert isinstance(done, FollowUpAnswered) and done.resolved
+    async with world.services.db.session() as session:
+        bob = await session.get(Member, world.seeded.members[BOB])
+        assert bob is not None and bob.home_stale_at is not None
 
 
 async def test_the_list_is_for_whoever_may_see_the_standup(world: World) -> None:
