@@ -17,7 +17,7 @@ from bot.attendance import NoSuchPerson
 from bot.outcomes import FieldErrors, Invalid, Refusal
 from bot.web_sessions import Viewer
 from handlers.web.auth import FORM, page, redirect, services_of
-from handlers.web.pages import _caller, _context, _refusal
+from handlers.web.guards import caller_of, page_context, refusal_page
 from handlers.web.render import render
 from handlers.web.standup_form import form_date
 
@@ -39,11 +39,11 @@ async def _settings_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     mine = await dashboard.my_settings(services_of(request), caller)
     return render(
         "settings.html",
-        _context(
+        page_context(
             request,
             viewer,
             nav="settings",
@@ -69,24 +69,24 @@ async def set_away(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     errors = {name: BAD_DATE for name, value in (("start", start), ("end", end)) if value is None}
     if errors or start is None or end is None:
         return await _settings_page(request, viewer, values=values, errors=errors, status=400)
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     outcome = await attendance.set_away(services_of(request), caller, viewer.user_id, start, end)
     if isinstance(outcome, FieldErrors):
         return await _settings_page(
             request, viewer, values=values, errors=dict(outcome.errors), status=400
         )
     if isinstance(outcome, Refusal):
-        return _refusal(request, viewer, outcome)
+        return refusal_page(request, viewer, outcome)
     assert not isinstance(outcome, NoSuchPerson)  # one's own is always there
     return redirect("/app/settings?done=away#out-of-office")
 
 
 @page
 async def clear_away(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     outcome = await attendance.clear_away(services_of(request), caller, viewer.user_id)
     if isinstance(outcome, Refusal):
-        return _refusal(request, viewer, outcome)
+        return refusal_page(request, viewer, outcome)
     return redirect("/app/settings?done=back#out-of-office")
 
 
@@ -96,7 +96,7 @@ async def set_reminders(request: web.Request, viewer: Viewer) -> web.StreamRespo
     if wanted not in ("on", "off"):
         errors = {"reminders": "Choose on or off."}
         return await _settings_page(request, viewer, errors=errors, status=400)
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     await reminders.own_reminders(services_of(request), caller, off=wanted == "off")
     return redirect(f"/app/settings?done=reminders-{wanted}#reminders")
 
@@ -104,7 +104,7 @@ async def set_reminders(request: web.Request, viewer: Viewer) -> web.StreamRespo
 @page
 async def set_holidays(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     code = " ".join(request[FORM].get("holidays", "").split())
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     outcome = await attendance.holiday_calendar(services_of(request), caller, code or "off")
     if isinstance(outcome, Invalid):
         values: dict[str, Any] = {"holidays": code}

@@ -21,7 +21,7 @@ from bot.rules.tokens import TokenScope
 from bot.views import wording
 from bot.web_sessions import Viewer
 from handlers.web.auth import FORM, message, not_found, page, parse_id, redirect, services_of
-from handlers.web.pages import _caller, _context, _managed, _refusal
+from handlers.web.guards import caller_of, managed_standup, page_context, refusal_page
 from handlers.web.render import render
 
 TOKEN_DONE = {"revoked": "Revoked: that token no longer works."}
@@ -43,12 +43,12 @@ async def _tokens_page(
     created: api_tokens.TokenCreated | None = None,
     status: int = 200,
 ) -> web.Response:
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     listed = await api_tokens.list_tokens(services_of(request), caller)
     assert not isinstance(listed, TokenRefused)  # one's own tokens are always one's to see
     return render(
         "tokens.html",
-        _context(
+        page_context(
             request,
             viewer,
             nav="tokens",
@@ -72,7 +72,7 @@ async def my_tokens(request: web.Request, viewer: Viewer) -> web.StreamResponse:
 async def create_token(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     form = request[FORM]
     values = {"name": form.get("name", ""), "scope": form.get("scope", "")}
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     outcome = await api_tokens.create_token(
         services_of(request), caller, values["name"], values["scope"]
     )
@@ -88,7 +88,7 @@ async def revoke_token(request: web.Request, viewer: Viewer) -> web.StreamRespon
     token_id = parse_id(request.match_info.get("token_id", ""))
     if token_id is None:
         return not_found(request, viewer)
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     outcome = await api_tokens.revoke_token(services_of(request), caller, token_id)
     if isinstance(outcome, TokenRefused):
         if outcome.problem == TokenProblem.NO_SUCH_TOKEN:
@@ -110,13 +110,13 @@ async def _webhooks_page(
     created: webhooks.WebhookCreated | None = None,
     status: int = 200,
 ) -> web.Response:
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     listed = await webhooks.list_webhooks(services_of(request), caller, ref.standup_id)
     if isinstance(listed, Refusal):
-        return _refusal(request, viewer, listed)
+        return refusal_page(request, viewer, listed)
     return render(
         "webhooks.html",
-        _context(
+        page_context(
             request,
             viewer,
             nav="standups",
@@ -134,7 +134,7 @@ async def _webhooks_page(
 
 @page
 async def standup_webhooks(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    found = await _managed(request, viewer)
+    found = await managed_standup(request, viewer)
     if isinstance(found, web.Response):
         return found
     return await _webhooks_page(request, viewer, found[1])
@@ -142,7 +142,7 @@ async def standup_webhooks(request: web.Request, viewer: Viewer) -> web.StreamRe
 
 @page
 async def create_webhook(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    found = await _managed(request, viewer)
+    found = await managed_standup(request, viewer)
     if isinstance(found, web.Response):
         return found
     caller, ref = found
@@ -163,12 +163,12 @@ async def create_webhook(request: web.Request, viewer: Viewer) -> web.StreamResp
                 errors={"form": wording.refusal_plain(outcome)},
                 status=409,
             )
-        return _refusal(request, viewer, outcome)
+        return refusal_page(request, viewer, outcome)
     return await _webhooks_page(request, viewer, ref, created=outcome)
 
 
 async def _webhook_action(request: web.Request, viewer: Viewer, action: str) -> web.StreamResponse:
-    found = await _managed(request, viewer)
+    found = await managed_standup(request, viewer)
     if isinstance(found, web.Response):
         return found
     caller, ref = found
@@ -178,13 +178,13 @@ async def _webhook_action(request: web.Request, viewer: Viewer, action: str) -> 
     services = services_of(request)
     listed = await webhooks.list_webhooks(services, caller, ref.standup_id, recent=0)
     if isinstance(listed, Refusal):
-        return _refusal(request, viewer, listed)
+        return refusal_page(request, viewer, listed)
     if webhook_id not in {w.webhook_id for w in listed.webhooks}:
         return not_found(request, viewer)  # not this standup's
     use_case = webhooks.delete if action == "deleted" else webhooks.enable
     outcome = await use_case(services, caller, webhook_id)
     if isinstance(outcome, Refusal):
-        return _refusal(request, viewer, outcome)
+        return refusal_page(request, viewer, outcome)
     return redirect(f"/app/standups/{ref.standup_id}/webhooks?done={action}")
 
 

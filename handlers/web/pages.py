@@ -15,8 +15,6 @@ from aiohttp import web
 from bot import blockers, dashboard, standups, web_sessions, workspaces
 from bot.dashboard import BadCursor, NotFound, StandupRef
 from bot.outcomes import Created, Edited, FieldErrors, Refusal
-from bot.people import Caller
-from bot.rules.permissions import Why
 from bot.rules.validation import FormField
 from bot.views import wording
 from bot.views.modals import REPEAT_CHOICES, WEEK_OF_MONTH_CHOICES
@@ -24,13 +22,18 @@ from bot.web_sessions import Viewer
 from handlers.web import charts
 from handlers.web.auth import (
     FORM,
-    csrf_for,
     message,
     not_found,
     page,
-    parse_id,
     redirect,
     services_of,
+)
+from handlers.web.guards import (
+    caller_of,
+    managed_standup,
+    page_context,
+    refusal_page,
+    standup_id_of,
 )
 from handlers.web.render import render
 from handlers.web.standup_form import edit_values, new_values, read_form
@@ -43,36 +46,18 @@ NOTICES = {
 }
 
 
-def _context(request: web.Request, viewer: Viewer, **values: Any) -> dict[str, Any]:
-    return {"viewer": viewer, "csrf": csrf_for(request, viewer), "nav": "", **values}
-
-
-async def _caller(request: web.Request, viewer: Viewer) -> Caller:
-    return await web_sessions.caller_for(services_of(request), viewer)
-
-
-def _refusal(request: web.Request, viewer: Viewer, refusal: Refusal) -> web.Response:
-    if refusal.why in (Why.STANDUP_GONE, Why.NO_SUCH_STANDUP):
-        return not_found(request, viewer)
-    return message(request, 403, "Not allowed", wording.refusal_plain(refusal), viewer=viewer)
-
-
-def _standup_id(request: web.Request) -> int | None:
-    return parse_id(request.match_info.get("standup_id", ""))
-
-
 # --- the list ------------------------------------------------------------------------------------
 
 
 @page
 async def standup_list(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     services = services_of(request)
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     listed = await dashboard.standup_list(services, caller)
     cannot_create = await standups.may_create(services, caller)
     return render(
         "standups.html",
-        _context(
+        page_context(
             request,
             viewer,
             nav="standups",
@@ -87,11 +72,11 @@ async def standup_list(request: web.Request, viewer: Viewer) -> web.StreamRespon
 
 @page
 async def standup_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    standup_id = _standup_id(request)
+    standup_id = standup_id_of(request)
     if standup_id is None:
         return not_found(request, viewer)
     services = services_of(request)
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     shown = await dashboard.standup_page(services, caller, standup_id, request.query.get("after"))
     if isinstance(shown, NotFound):
         return not_found(request, viewer)
@@ -108,7 +93,7 @@ async def standup_page(request: web.Request, viewer: Viewer) -> web.StreamRespon
     span = dashboard.PARTICIPATION_DAYS
     return render(
         "standup.html",
-        _context(
+        page_context(
             request,
             viewer,
             page=shown,
@@ -136,7 +121,7 @@ def _form_page(
 ) -> web.Response:
     return render(
         "standup_form.html",
-        _context(
+        page_context(
             request,
             viewer,
             nav="standups",
@@ -155,17 +140,17 @@ def _form_page(
 @page
 async def new_standup(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     services = services_of(request)
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     refused = await standups.may_create(services, caller)
     if refused is not None:
-        return _refusal(request, viewer, refused)
+        return refusal_page(request, viewer, refused)
     return _form_page(request, viewer, values=new_values(viewer.user_id), errors={}, ref=None)
 
 
 @page
 async def create_standup(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     services = services_of(request)
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     submitted = read_form(request[FORM])
     if submitted.errors:  # don't create what could not even be read
         return _form_page(
@@ -176,7 +161,7 @@ async def create_standup(request: web.Request, viewer: Viewer) -> web.StreamResp
         return _unreachable(request, viewer)
     outcome = await standups.create(services, client, caller, submitted.draft)
     if isinstance(outcome, Refusal):
-        return _refusal(request, viewer, outcome)
+        return refusal_page(request, viewer, outcome)
     if isinstance(outcome, FieldErrors):
         return _form_page(
             request, viewer, values=submitted.values, errors=outcome.errors, ref=None, status=400
@@ -189,38 +174,21 @@ async def create_standup(request: web.Request, viewer: Viewer) -> web.StreamResp
     return redirect(f"/app/standups/{outcome.standup_id}?done=created")
 
 
-async def _managed(
-    request: web.Request, viewer: Viewer
-) -> tuple[Caller, StandupRef] | web.Response:
-    """The standup in the URL, if the viewer may see it (else 404) and manage it (else 403)."""
-    standup_id = _standup_id(request)
-    if standup_id is None:
-        return not_found(request, viewer)
-    services = services_of(request)
-    caller = await _caller(request, viewer)
-    ref = await dashboard.visible_standup(services, caller, standup_id)
-    if isinstance(ref, NotFound):
-        return not_found(request, viewer)
-    if not ref.can_manage:
-        return _refusal(request, viewer, Refusal(Why.NOT_MANAGER, ref.name))
-    return caller, ref
-
-
 @page
 async def edit_standup(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    found = await _managed(request, viewer)
+    found = await managed_standup(request, viewer)
     if isinstance(found, web.Response):
         return found
     caller, ref = found
     form = await standups.edit_form(services_of(request), caller, ref.name)
     if isinstance(form, Refusal):
-        return _refusal(request, viewer, form)
+        return refusal_page(request, viewer, form)
     return _form_page(request, viewer, values=edit_values(form), errors={}, ref=ref)
 
 
 @page
 async def save_standup(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    found = await _managed(request, viewer)
+    found = await managed_standup(request, viewer)
     if isinstance(found, web.Response):
         return found
     caller, ref = found
@@ -235,7 +203,7 @@ async def save_standup(request: web.Request, viewer: Viewer) -> web.StreamRespon
         return _unreachable(request, viewer)
     outcome = await standups.edit(services, client, caller, ref.standup_id, submitted.draft)
     if isinstance(outcome, Refusal):
-        return _refusal(request, viewer, outcome)
+        return refusal_page(request, viewer, outcome)
     if isinstance(outcome, FieldErrors):
         return _form_page(
             request, viewer, values=submitted.values, errors=outcome.errors, ref=ref, status=400
@@ -264,33 +232,33 @@ def _unreachable(request: web.Request, viewer: Viewer) -> web.Response:
 
 @page
 async def standup_history(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    standup_id = _standup_id(request)
+    standup_id = standup_id_of(request)
     if standup_id is None:
         return not_found(request, viewer)
     services = services_of(request)
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     ref = await dashboard.visible_standup(services, caller, standup_id)
     if isinstance(ref, NotFound):
         return not_found(request, viewer)
     history = await standups.history(services, caller, ref.name)
     if isinstance(history, Refusal):
-        return _refusal(request, viewer, history)
+        return refusal_page(request, viewer, history)
     return render(
         "audit.html",
-        _context(request, viewer, nav="audit", ref=ref, changes=history.changes, refused=None),
+        page_context(request, viewer, nav="audit", ref=ref, changes=history.changes, refused=None),
     )
 
 
 @page
 async def audit_log(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     services = services_of(request)
-    caller = await _caller(request, viewer)
+    caller = await caller_of(request, viewer)
     entries = await workspaces.workspace_history(services, caller)
     if isinstance(entries, Refusal):
         mine = await dashboard.managed_standups(services, caller)
         return render(
             "audit.html",
-            _context(
+            page_context(
                 request,
                 viewer,
                 nav="audit",
@@ -302,7 +270,7 @@ async def audit_log(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         )
     return render(
         "audit.html",
-        _context(
+        page_context(
             request,
             viewer,
             nav="audit",
