@@ -159,6 +159,7 @@ async def standup_detail(
             standup.answer_window_minutes,
             standup.reminder_minutes_before,
             standup.holiday_calendar,
+            standup.blocker_escalation_days,
         ),
         schedule_text=schedule_text(standup),
         active=standup.active,

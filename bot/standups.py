@@ -104,6 +104,7 @@ def snapshot(standup: Standup, participants: list[str] | None = None) -> dict[st
         "answer_window_minutes": standup.answer_window_minutes,
         "reminder": _reminder_text(standup.reminder_minutes_before),
         "holidays": standup.holiday_calendar,
+        "blocker_escalation_days": standup.blocker_escalation_days,
         "participants_from": standup.participant_source,
     }
     if participants is not None:
@@ -141,6 +142,7 @@ def _config(draft: StandupDraft, default_window: dt.timedelta) -> dict[str, Any]
         "answer_window_minutes": settings.window_minutes,
         "reminder_minutes_before": settings.reminder_minutes_before,
         "holiday_calendar": settings.holiday_calendar,
+        "blocker_escalation_days": settings.blocker_escalation_days,
         "participant_source": ParticipantSource(draft.participant_source),
         "name": draft.name,
         "name_key": name_key(draft.name),
@@ -371,6 +373,7 @@ async def edit_form(services: Services, caller: Caller, name: str | int) -> Edit
             standup.answer_window_minutes,
             standup.reminder_minutes_before,
             standup.holiday_calendar,
+            standup.blocker_escalation_days,
         ),
         participant_source=standup.participant_source,
     )

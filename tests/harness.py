@@ -111,9 +111,11 @@ def create_form_values(
     tz_mode: str = "participant",
     fixed_tz: str | None = None,
     participant_source: str | None = None,
+    blocker_escalation_days: str | None = None,
 ) -> dict[str, Any]:
     """view.state.values as Slack sends them for the create modal (`participant_source`:
-    "people" or "channel" for the "Participants from" choice; left out unless given)."""
+    "people" or "channel" for the "Participants from" choice; `blocker_escalation_days` as the
+    number input's text: both left out unless given)."""
     values = {
         "name": {"value": {"type": "plain_text_input", "value": name}},
         "channel": {"value": {"type": "conversations_select", "selected_conversation": channel}},
@@ -148,6 +150,10 @@ def create_form_values(
                     "value": participant_source,
                 },
             }
+        }
+    if blocker_escalation_days is not None:
+        values["blocker_escalation_days"] = {
+            "value": {"type": "number_input", "value": blocker_escalation_days}
         }
     return values
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from storage.db import Database
 from storage.models import ApiToken, AuditEntry, Prompt, Standup
 from tests.api_client import TEAM, Shapes, call, count, token_for, workspace_ready
 from tests.app_process import APP_PY
@@ -186,6 +187,61 @@ async def test_a_standup_is_created_read_changed_run_and_deleted(
     assert (deleted.status, deleted.text) == (204, "")
     assert "no standup" in (await call(app, "GET", path, alice)).problem(404)["detail"]
     assert await count(database_url, Standup) == 0
+
+
+async def _escalation_days(database_url: str, standup_id: int) -> int:
+    db = Database(database_url)
+    try:
+        async with db.session() as session:
+            row = await session.get(Standup, standup_id)
+            assert row is not None
+            return row.blocker_escalation_days
+    finally:
+        await db.dispose()
+
+
+async def test_escalate_blockers_after_is_set_read_and_checked(
+    env: tuple[RunningApp, Clock], database_url: str
+) -> None:
+    app, _ = env
+    alice = await token_for(app, ALICE)
+    plain = await call(app, "POST", "/standups", alice, body=standup_body())
+    assert plain.status == 201, plain.text
+    assert plain.json["blocker_escalation_days"] == 2  # left out: the default
+    created = await call(
+        app, "POST", "/standups", alice, body=standup_body("Weekly", blocker_escalation_days=5)
+    )
+    assert created.status == 201, created.text
+    SHAPES.check("Standup", created.json)
+    assert created.json["blocker_escalation_days"] == 5
+    path = f"/standups/{created.json['id']}"
+    assert (await call(app, "GET", path, alice)).json["blocker_escalation_days"] == 5
+
+    patched = await call(app, "PATCH", path, alice, body={"blocker_escalation_days": 9})
+    assert patched.status == 200, patched.text
+    SHAPES.check("Standup", patched.json)
+    assert patched.json["blocker_escalation_days"] == 9
+    assert await _escalation_days(database_url, created.json["id"]) == 9
+    edit = [a for a in await _audit(app) if a.action == "edit"][-1]
+    assert edit.before is not None and edit.after is not None
+    assert (edit.before["blocker_escalation_days"], edit.after["blocker_escalation_days"]) == (5, 9)
+    # Other changes keep it.
+    patched = await call(app, "PATCH", path, alice, body={"time": "11:00"})
+    assert patched.json["blocker_escalation_days"] == 9
+
+    for bad in (31, -1, "x", 1.5, True, [2]):
+        reply = await call(app, "PATCH", path, alice, body={"blocker_escalation_days": bad})
+        errors = reply.problem(400)["errors"]
+        assert set(errors) == {"blocker_escalation_days"}, (bad, errors)
+        assert "whole number of working days" in errors["blocker_escalation_days"], bad
+    assert await _escalation_days(database_url, created.json["id"]) == 9
+    refused = await call(
+        app, "POST", "/standups", alice, body=standup_body("Bad", blocker_escalation_days=31)
+    )
+    assert "from 0 to 30" in refused.problem(400)["errors"]["blocker_escalation_days"]
+
+    reset = await call(app, "PATCH", path, alice, body={"blocker_escalation_days": None})
+    assert reset.status == 200 and reset.json["blocker_escalation_days"] == 2
 
 
 async def _audit(app: RunningApp) -> list[AuditEntry]:

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.rules.blockers import WORK_WEEK, age_text, is_overdue, working_days_between
+from bot.rules.blockers import (
+    DEFAULT_ESCALATION_DAYS,
+    MAX_ESCALATION_DAYS,
+    WORK_WEEK,
+    age_text,
+    escalation_days_error,
+    escalation_days_of,
+    is_overdue,
+    working_days_between,
+)
 
 MON = date(2024, 3, 4)
 FRI = date(2024, 3, 8)
@@ -109,3 +118,27 @@ def test_work_week_is_monday_to_friday() -> None:
 )  # fmt: skip
 def test_age_text(days: int, text: str) -> None:
     assert age_text(MON, MON + timedelta(days=days)) == text
+
+
+# --- "Escalate blockers after (working days)", the standup's setting --------------------------
+
+
+def test_escalation_days_default_and_bounds() -> None:
+    assert (DEFAULT_ESCALATION_DAYS, MAX_ESCALATION_DAYS) == (2, 30)
+    assert escalation_days_of(None) == 2  # left empty
+    assert escalation_days_of(0) == 0 and escalation_days_of(30) == 30
+    for fine in (None, 0, 1, 2, 29, 30):
+        assert escalation_days_error(fine) is None, fine
+
+
+@pytest.mark.parametrize("days", [-1, 31, 100, -100_000, 10**12])
+def test_escalation_days_out_of_range_say_what_to_give(days: int) -> None:
+    message = escalation_days_error(days)
+    assert message is not None
+    assert "whole number of working days from 0 to 30" in message
+    assert "empty for 2" in message
+
+
+@given(st.integers())
+def test_escalation_days_error_is_exactly_the_range(days: int) -> None:
+    assert (escalation_days_error(days) is None) == (0 <= days <= 30)

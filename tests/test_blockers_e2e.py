@@ -11,10 +11,10 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import AuditEntry, Blocker, Standup
+from storage.models import AuditEntry, Blocker
 from tests.harness import (
     Clock,
     RunningApp,
@@ -118,17 +118,11 @@ async def test_a_blocker_is_followed_up_escalated_once_and_resolved(database_url
                     participants=[ALICE, BOB],
                     days=list(range(5)),
                     time=monday.strftime("%H:%M"),
+                    # Escalate after more than one working day (the default is two).
+                    blocker_escalation_days="1",
                 ),
             )
             assert status == 200 and "errors" not in text, text
-            # Escalate after more than one working day (the default is two), straight in the
-            # database: no surface sets it yet.
-            db = Database(database_url)
-            try:
-                async with db.session() as session:
-                    await session.execute(update(Standup).values(blocker_escalation_days=1))
-            finally:
-                await db.dispose()
 
             # Monday: Bob raises a blocker.
             [prompt] = await slack.wait_for(

@@ -212,6 +212,7 @@ def test_create_modal_shape() -> None:
         "window": "Answer window",
         "reminder": "Reminder",
         "holidays": "Holidays",
+        "blocker_escalation_days": "Escalate blockers after (working days)",
     }
     assert all(blk["element"]["action_id"] == blockkit.A_VALUE for blk in fields.values())
     required = {block_id for block_id, blk in fields.items() if not blk["optional"]}
@@ -271,6 +272,13 @@ def test_create_modal_shape() -> None:
     assert tz["element"]["type"] == "plain_text_input"
     assert tz["element"]["placeholder"]["text"] == "e.g. Europe/Berlin"
     assert tz["hint"]["text"] == "Only used with one fixed time zone (IANA name)"
+
+    escalation = fields["blocker_escalation_days"]["element"]
+    assert escalation["type"] == "number_input"
+    assert escalation["is_decimal_allowed"] is False
+    assert (escalation["min_value"], escalation["max_value"]) == ("0", "30")
+    assert "initial_value" not in escalation  # empty: the default, 2
+    assert escalation["placeholder"]["text"] == "2"
 
 
 def test_create_modal_refuses_oversized_private_metadata() -> None:

@@ -10,7 +10,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
+from bot.rules.blockers import DEFAULT_ESCALATION_DAYS
+from storage.models import AuditEntry, Standup
 from tests.harness import RunningApp, create_form_values, start_app
 from tests.slack_fake import Call, FakeSlack
 
@@ -103,6 +106,10 @@ INVALID_FORMS: list[tuple[str, dict[str, Any], str]] = [
     ("no days", {"days": []}, "days"),
     ("fixed tz, invalid zone", {"tz_mode": "fixed", "fixed_tz": "Mars/Olympus"}, "tz"),
     ("fixed tz, no zone", {"tz_mode": "fixed", "fixed_tz": None}, "tz"),
+    ("escalate after 31 days", {"blocker_escalation_days": "31"}, "blocker_escalation_days"),
+    ("escalate after -1 days", {"blocker_escalation_days": "-1"}, "blocker_escalation_days"),
+    ("escalate after 1.5 days", {"blocker_escalation_days": "1.5"}, "blocker_escalation_days"),
+    ("escalate after x days", {"blocker_escalation_days": "x"}, "blocker_escalation_days"),
 ]
 
 
@@ -121,6 +128,8 @@ async def test_invalid_forms_get_field_errors_and_store_nothing(
     assert "10" in ack["errors"]["questions"]
     ack = await _submit(app, _form(tz_mode="fixed", fixed_tz="Mars/Olympus"))
     assert "Mars/Olympus" in ack["errors"]["tz"]
+    ack = await _submit(app, _form(blocker_escalation_days="31"))
+    assert "from 0 to 30" in ack["errors"]["blocker_escalation_days"]
 
     # Several problems at once are all reported, each under its own input.
     ack = await _submit(app, _form(name="", questions=[], participants=[], days=[]))
@@ -218,3 +227,64 @@ async def test_nul_and_invisible_characters_neither_fail_the_form_nor_make_a_twi
     listing = await _listing(app)
     assert listing.count("Daily sync") == 1
     assert "\\u200b" not in listing and "\\u0000" not in listing
+
+
+async def _escalation_days(app: RunningApp, name: str) -> int:
+    async with app.app.services.db.session() as session:
+        standup = (await session.execute(select(Standup).where(Standup.name == name))).scalar_one()
+        return standup.blocker_escalation_days
+
+
+async def _audited(app: RunningApp, action: str) -> AuditEntry:
+    async with app.app.services.db.session() as session:
+        rows = await session.execute(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
+        return list(rows.scalars())[-1]
+
+
+async def _edit(app: RunningApp, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Open the edit form of "Daily sync" and submit `values`: the form and the ack body."""
+    before = len(app.slack.calls_to("views.open"))
+    status, _ = await app.requests.command(ALICE, "edit Daily sync")
+    assert status == 200
+    opened = await app.slack.wait_for("views.open", count=before + 1)
+    view: dict[str, Any] = opened[-1].body["view"]
+    status, text = await app.requests.view_submission(ALICE, view, values)
+    assert status == 200, text
+    return view, json.loads(text) if text.strip() else {}
+
+
+def _escalation_input(view: dict[str, Any]) -> dict[str, Any]:
+    [block] = [b for b in view["blocks"] if b.get("block_id") == "blocker_escalation_days"]
+    element: dict[str, Any] = block["element"]
+    return element
+
+
+async def test_escalate_blockers_after_is_stored_shown_in_the_edit_form_and_kept_on_errors(
+    env: tuple[RunningApp, FakeSlack],
+) -> None:
+    app, _ = env
+    assert await _submit(app, _form(blocker_escalation_days="5")) == {}
+    assert await _escalation_days(app, "Daily sync") == 5
+    created = (await _audited(app, "create")).after
+    assert created is not None and created["blocker_escalation_days"] == 5
+
+    # A value out of range is refused under its input; the stored one stays.
+    view, ack = await _edit(app, _form(blocker_escalation_days="31"))
+    assert _escalation_input(view)["initial_value"] == "5"
+    assert ack["response_action"] == "errors"
+    assert set(ack["errors"]) == {"blocker_escalation_days"}
+    assert await _escalation_days(app, "Daily sync") == 5
+
+    # 0 is allowed (the working day after it opens); the edit is audited before → after.
+    view, ack = await _edit(app, _form(blocker_escalation_days="0"))
+    assert ack == {}
+    assert await _escalation_days(app, "Daily sync") == 0
+    edit = await _audited(app, "edit")
+    assert edit.before is not None and edit.after is not None
+    assert (edit.before["blocker_escalation_days"], edit.after["blocker_escalation_days"]) == (5, 0)
+
+    # Left empty, a new standup takes the default.
+    assert await _submit(app, _form(name="Weekly")) == {}
+    assert await _escalation_days(app, "Weekly") == DEFAULT_ESCALATION_DAYS == 2

@@ -437,6 +437,7 @@ async def test_edit_modal_opens_prefilled(env: RunningApp) -> None:
         "tz": ZONE,
         "participant_source": "people",
         "repeat": "weekly",
+        "blocker_escalation_days": "2",  # what is stored (the default)
     }
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import pytest
 
+from bot.rules import schedule
 from bot.rules.validation import (
     DEFAULT_QUESTIONS,
     MAX_ANSWER_LEN,
@@ -14,6 +16,7 @@ from bot.rules.validation import (
     MAX_PARTICIPANTS,
     MAX_QUESTION_LEN,
     MAX_QUESTIONS,
+    FormField,
     Limits,
     StandupDraft,
     clean_draft,
@@ -275,3 +278,36 @@ def test_limits_are_parameters_and_each_message_names_its_setting() -> None:
     # At Slack's own ceiling there is nothing to raise: the message says so.
     ceiling = check(good_draft(participant_ids=[f"U{i}" for i in range(101)]))
     assert "100 is as high as MAX_PARTICIPANTS_PER_STANDUP goes" in ceiling[blockkit.B_PARTICIPANTS]
+
+
+# --- escalate blockers after (working days) ----------------------------------------------------
+
+
+def _escalating_after(days: int | None) -> StandupDraft:
+    draft = good_draft()
+    return dataclasses.replace(
+        draft, schedule=dataclasses.replace(draft.schedule, blocker_escalation_days=days)
+    )
+
+
+@pytest.mark.parametrize("days", [-1, 31])
+def test_escalation_days_out_of_range_is_an_error_under_its_input(days: int) -> None:
+    errors = check(_escalating_after(days))
+    assert set(errors) == {"blocker_escalation_days"}
+    assert "from 0 to 30" in errors["blocker_escalation_days"]
+
+
+@pytest.mark.parametrize(("typed", "stored"), [(None, 2), (0, 0), (7, 7), (30, 30)])
+def test_escalation_days_are_stored_and_shown_again(typed: int | None, stored: int) -> None:
+    draft = _escalating_after(typed)
+    assert check(draft) == {}
+    settled = schedule.settle(draft.schedule, draft.weekdays, dt.timedelta(hours=4))
+    assert settled.blocker_escalation_days == stored
+    shown = schedule.draft_of(None, None, None, None, settled.blocker_escalation_days)
+    assert shown.blocker_escalation_days == stored  # the edit form prefills what is stored
+
+
+def test_escalation_days_block_id_is_the_field_name() -> None:
+    modal = modals.create_modal(creator_id="U1")
+    block_ids = {b["block_id"] for b in modal["blocks"] if b["type"] == "input"}
+    assert FormField.BLOCKER_ESCALATION_DAYS in block_ids

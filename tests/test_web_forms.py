@@ -42,6 +42,7 @@ def test_the_form_reads_into_the_slack_forms_draft() -> None:
             ("window", "1.5"),
             ("reminder", "30"),
             ("holidays", "DE-BY"),
+            ("blocker_escalation_days", "3"),
         )
     )
     assert read.errors == {}
@@ -60,6 +61,7 @@ def test_the_form_reads_into_the_slack_forms_draft() -> None:
         window_hours=1.5,
         reminder="30",
         holidays="DE-BY",
+        blocker_escalation_days=3,
     )
     assert draft.participant_source == "people"
 
@@ -72,6 +74,7 @@ def test_what_cannot_be_read_is_said_under_its_field() -> None:
             ("starting", "next monday"),
             ("every_weeks", "two"),
             ("window", "nan"),
+            ("blocker_escalation_days", "1.5"),
         )
     )
     assert set(read.errors) == {FormField.CHANNEL, FormField.PARTICIPANTS, FormField.STARTING}
@@ -79,6 +82,7 @@ def test_what_cannot_be_read_is_said_under_its_field() -> None:
     # Numbers no browser would send reach validation as out of range, which names them.
     assert read.draft.schedule.every_weeks == NOT_A_NUMBER
     assert read.draft.schedule.window_hours == NOT_A_NUMBER
+    assert read.draft.schedule.blocker_escalation_days == NOT_A_NUMBER
     # What was typed is kept to show again.
     assert read.values["channel"] == "#general" and read.values["starting"] == "next monday"
 
@@ -103,13 +107,16 @@ def test_the_edit_form_is_filled_with_the_stored_settings() -> None:
             local_time="09:15",
             tz_mode="participant",
             fixed_tz=None,
-            schedule=ScheduleDraft(repeat="monthly_day", month_day=15, window_hours=4.0),
+            schedule=ScheduleDraft(
+                repeat="monthly_day", month_day=15, window_hours=4.0, blocker_escalation_days=0
+            ),
         )
     )
     assert values["questions"] == "A?\nB?"
     assert values["participants"] == "U0ALICE01, U0BOB0001"
     assert values["days"] == {"1", "3"}
     assert (values["month_day"], values["window"], values["tz"]) == ("15", "4", "")
+    assert values["blocker_escalation_days"] == "0"
     # Read back, it is the same standup.
     back = read_form(
         form(
@@ -120,6 +127,7 @@ def test_the_edit_form_is_filled_with_the_stored_settings() -> None:
     assert back.errors == {}
     assert back.draft.weekdays == frozenset({1, 3})
     assert back.draft.schedule.month_day == 15 and back.draft.schedule.window_hours == 4.0
+    assert back.draft.schedule.blocker_escalation_days == 0
 
 
 def test_participation_bars() -> None:

@@ -432,6 +432,62 @@ async def test_only_owners_and_admins_edit_with_the_same_validation(database_url
             await app.stop()
 
 
+def _escalation_shown(page: Page) -> str:
+    found = re.search(r'<input id="blocker_escalation_days"[^>]* value="([^"]*)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+async def test_escalate_blockers_after_is_edited_on_the_web(database_url: str) -> None:
+    async with FakeSlack() as slack:
+        slack.add_user(ALICE, "alice")
+        slack.add_user(BOB, "bob")
+        app = await start_single(database_url, slack, role="web")
+        try:
+            standup_id = await seed_standup(
+                database_url,
+                slack.team_id,
+                name="Daily",
+                channel="C0DAILY01",
+                owner=ALICE,
+                participants=[ALICE, BOB],
+            )
+            edit = f"/app/standups/{standup_id}/edit"
+            alice = await sign_in(app, slack, ALICE)
+            page = await alice.get(edit)
+            assert "Escalate blockers after (working days)" in page.visible_text
+            assert 'name="blocker_escalation_days" type="number" min="0" max="30"' in page.text
+            assert _escalation_shown(page) == "2"  # what is stored (the default), prefilled
+            token = page.csrf
+
+            for bad in ("31", "-1", "1.5", "x"):
+                page = await alice.post(
+                    edit, form_of({**filled(blocker_escalation_days=bad), "csrf": token})
+                )
+                assert page.status == 400, bad
+                assert '<p class="error" id="error-blocker_escalation_days">' in page.text, bad
+                assert "whole number of working days from 0 to 30" in page.visible_text, bad
+                assert (await standup_row(database_url, standup_id)).blocker_escalation_days == 2
+
+            page = await alice.post(
+                edit, form_of({**filled(blocker_escalation_days="7"), "csrf": token})
+            )
+            assert page.status == 303, page.visible_text
+            assert (await standup_row(database_url, standup_id)).blocker_escalation_days == 7
+            page = await alice.get(edit)
+            assert _escalation_shown(page) == "7"
+
+            # An unrelated edit keeps it: the form sends back what it showed.
+            page = await alice.post(
+                edit, form_of({**filled(time="10:00", blocker_escalation_days="7"), "csrf": token})
+            )
+            assert page.status == 303
+            row = await standup_row(database_url, standup_id)
+            assert (row.local_time, row.blocker_escalation_days) == ("10:00", 7)
+        finally:
+            await app.stop()
+
+
 # --- the acceptance: an edit on the web, and the next prompt follows it ---------------------------
 
 DAY = dt.date(2026, 1, 14)

@@ -10,10 +10,24 @@ from __future__ import annotations
 
 from datetime import date
 
-__all__ = ["WORK_WEEK", "age_text", "is_overdue", "working_days_between"]
+__all__ = [
+    "DEFAULT_ESCALATION_DAYS",
+    "MAX_ESCALATION_DAYS",
+    "WORK_WEEK",
+    "age_text",
+    "escalation_days_error",
+    "escalation_days_of",
+    "is_overdue",
+    "working_days_between",
+]
 
 WORK_WEEK: frozenset[int] = frozenset(range(5))
 """Monday to Friday."""
+
+DEFAULT_ESCALATION_DAYS = 2
+"""A standup's "Escalate blockers after" when the form leaves it empty (issue 10)."""
+MAX_ESCALATION_DAYS = 30
+"""Past six working weeks a blocker is no longer news to escalate."""
 
 
 def _check_weekdays(weekdays: frozenset[int]) -> None:
@@ -59,3 +73,19 @@ def age_text(opened_on: date, today: date) -> str:
     if days == 1:
         return "since yesterday"
     return f"for {days} days"
+
+
+def escalation_days_error(days: int | None) -> str | None:
+    """What is wrong with a standup's "Escalate blockers after" (working days), or None.
+    None (left empty) means the default; 0 escalates a blocker the working day after it opens."""
+    if days is None or 0 <= days <= MAX_ESCALATION_DAYS:
+        return None
+    return (
+        f"Give a whole number of working days from 0 to {MAX_ESCALATION_DAYS}, e.g. 2 "
+        f"(leave it empty for {DEFAULT_ESCALATION_DAYS})."
+    )
+
+
+def escalation_days_of(days: int | None) -> int:
+    """The stored threshold for a checked value: empty takes the default."""
+    return DEFAULT_ESCALATION_DAYS if days is None else days

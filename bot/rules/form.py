@@ -24,3 +24,4 @@ class FormField(enum.StrEnum):
     WINDOW = "window"
     REMINDER = "reminder"
     HOLIDAYS = "holidays"
+    BLOCKER_ESCALATION_DAYS = "blocker_escalation_days"

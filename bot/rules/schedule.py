@@ -1,5 +1,6 @@
 """The schedule part of the standup form, beyond days and time: how often it repeats, how long
-answers are collected, when the reminder goes out, whose public holidays count. Pure: turns
+answers are collected, when the reminder goes out, whose public holidays count, after how many
+working days an open blocker goes to the owners. Pure: turns
 what was typed into stored settings, or into a plain message per field."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.rules import holidays
+from bot.rules import blockers, holidays
 from bot.rules.cadence import (
     Cadence,
     CadenceKind,
@@ -42,6 +43,7 @@ class ScheduleDraft:
     window_hours: float | None = None
     reminder: str | None = None  # "off", "halfway" (default) or minutes before the close
     holidays: str | None = None  # a country (and region) code such as DE-BY
+    blocker_escalation_days: int | None = None  # working days; empty: the default (2)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Schedule:
     window_minutes: int | None
     reminder_minutes_before: int | None  # None: halfway through the window; 0: off
     holiday_calendar: str | None
+    blocker_escalation_days: int
 
 
 def _cadence_inputs(draft: ScheduleDraft, weekdays: frozenset[int]) -> dict[str, object]:
@@ -112,6 +115,9 @@ def schedule_errors(
         problem = holidays.validate_code(draft.holidays)
         if problem:
             errors[FormField.HOLIDAYS] = problem
+    problem = blockers.escalation_days_error(draft.blocker_escalation_days)
+    if problem:
+        errors[FormField.BLOCKER_ESCALATION_DAYS] = problem
     return errors
 
 
@@ -130,6 +136,7 @@ def settle(
             None if reminder.default_halfway else (reminder.minutes_before or 0)
         ),
         holiday_calendar=holidays.normalize_code(draft.holidays),
+        blocker_escalation_days=blockers.escalation_days_of(draft.blocker_escalation_days),
     )
 
 
@@ -162,6 +169,7 @@ def draft_of(
     window_minutes: int | None,
     reminder_minutes_before: int | None,
     holiday_calendar: str | None,
+    blocker_escalation_days: int,
 ) -> ScheduleDraft:
     """The form's values for stored settings (to prefill the edit form)."""
     every_weeks = starting = month_day = week_of_month = None
@@ -189,6 +197,7 @@ def draft_of(
         window_hours=None if window_minutes is None else window_minutes / 60,
         reminder=reminder,
         holidays=holiday_calendar,
+        blocker_escalation_days=blocker_escalation_days,
     )
 
 

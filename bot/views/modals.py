@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.outcomes import EditForm
+from bot.rules.blockers import DEFAULT_ESCALATION_DAYS, MAX_ESCALATION_DAYS
 from bot.rules.cadence import CadenceKind
 from bot.rules.form import FormField
 from bot.rules.questions import MOOD_FACES, Question, QuestionType
@@ -223,7 +224,8 @@ WEEK_OF_MONTH_CHOICES = (
 
 
 def _schedule_inputs(repeat_options: list[Block], week_options: list[Block]) -> list[Block]:
-    """How often it repeats, the answer window, the reminder, public holidays."""
+    """How often it repeats, the answer window, the reminder, public holidays, and when an
+    open blocker goes to the owners."""
     return [
         input_block(
             FormField.REPEAT,
@@ -314,6 +316,23 @@ def _schedule_inputs(repeat_options: list[Block], week_options: list[Block]) -> 
             hint="No prompts on this country's public holidays (a person can follow their own).",
             optional=True,
         ),
+        input_block(
+            FormField.BLOCKER_ESCALATION_DAYS,
+            "Escalate blockers after (working days)",
+            {
+                "type": "number_input",
+                "action_id": A_VALUE,
+                "is_decimal_allowed": False,
+                "min_value": "0",
+                "max_value": str(MAX_ESCALATION_DAYS),
+                "placeholder": plain(str(DEFAULT_ESCALATION_DAYS), PLACEHOLDER_MAX),
+            },
+            hint=(
+                "A blocker open longer than this many of the standup's working days is sent "
+                f"once to its owners (default {DEFAULT_ESCALATION_DAYS})."
+            ),
+            optional=True,
+        ),
     ]
 
 
@@ -346,6 +365,10 @@ def _prefill_schedule(
         elements[FormField.REMINDER]["initial_value"] = draft.reminder
     if draft.holidays:
         elements[FormField.HOLIDAYS]["initial_value"] = draft.holidays
+    if draft.blocker_escalation_days is not None:
+        elements[FormField.BLOCKER_ESCALATION_DAYS]["initial_value"] = str(
+            draft.blocker_escalation_days
+        )
 
 
 def _prefill(

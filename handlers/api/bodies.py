@@ -42,6 +42,7 @@ _SCHEDULE_FIELDS = {
     "window": "window_hours",
     "reminder": "reminder",
     "holidays": "holidays",
+    "blocker_escalation_days": "blocker_escalation_days",
 }
 STANDUP_FIELDS = frozenset(_DRAFT_FIELDS) | frozenset(_SCHEDULE_FIELDS)
 
@@ -174,6 +175,10 @@ def _read(name: str, value: Any) -> tuple[Any, str | None]:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         return _text(value, "off, halfway or minutes before the close", nullable=True)
+    if name == "blocker_escalation_days":
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value, None  # the use case judges the range, as for the forms
+        return None, "Give a whole number of working days (or null for the default, 2)."
     if name in ("tz", "holidays"):
         return _text(value, "a string", nullable=True)
     return _text(value, "a string")  # participant_source, time, tz_mode, repeat

@@ -89,6 +89,7 @@ def standup(detail: StandupDetail, warnings: list[str] | None = None) -> dict[st
         "window": _number(draft.window_hours),
         "reminder": draft.reminder,
         "holidays": draft.holidays,
+        "blocker_escalation_days": draft.blocker_escalation_days,
         "schedule_text": detail.schedule_text,
         "active": detail.active,
         "next_run": when(detail.next_run),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.rules.blockers import DEFAULT_ESCALATION_DAYS, MAX_ESCALATION_DAYS
 from bot.rules.questions import QuestionType
 from handlers.api.render import DAYS
 
@@ -84,6 +85,12 @@ _SETTINGS: Schema = {
         "string", description="off, halfway (null: the default) or minutes before the close"
     ),
     "holidays": _nullable("string", description="A public holiday calendar, e.g. DE-BY"),
+    "blocker_escalation_days": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_ESCALATION_DAYS,
+        "description": "A blocker open more than this many working days is sent once to the owners",
+    },
 }
 
 _INPUT_SETTINGS: Schema = {
@@ -103,6 +110,12 @@ _INPUT_SETTINGS: Schema = {
     },
     "week_of_month": {"type": ["string", "integer", "null"]},
     "reminder": {"type": ["string", "integer", "null"]},
+    "blocker_escalation_days": {
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": MAX_ESCALATION_DAYS,
+        "description": f"Working days (null: the default, {DEFAULT_ESCALATION_DAYS})",
+    },
 }
 
 _TOKEN = _obj(

@@ -58,6 +58,7 @@ def draft_from_view(view: dict[str, Any]) -> StandupDraft:
             window_hours=_hours(_text(values, FormField.WINDOW)),
             reminder=_text(values, FormField.REMINDER),
             holidays=_text(values, FormField.HOLIDAYS),
+            blocker_escalation_days=_whole(_text(values, FormField.BLOCKER_ESCALATION_DAYS)),
         ),
         participant_source=_choice(values, FormField.PARTICIPANT_SOURCE) or "people",
     )
@@ -79,7 +80,7 @@ NOT_A_NUMBER = -1
 def _whole(text: str | None) -> int | None:
     if text is None:
         return None
-    return int(text) if text.isdigit() and len(text) < 6 else NOT_A_NUMBER
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 6 else NOT_A_NUMBER
 
 
 def _hours(text: str | None) -> float | None:

@@ -72,6 +72,7 @@ def read_form(form: MultiDictProxy[str]) -> ReadForm:
             "window",
             "reminder",
             "holidays",
+            "blocker_escalation_days",
         )
     }
     values["days"] = {d for d in form.getall("days", []) if d in {str(i) for i in range(7)}}
@@ -125,6 +126,7 @@ def read_form(form: MultiDictProxy[str]) -> ReadForm:
             window_hours=_hours(values["window"]),
             reminder=values["reminder"] or None,
             holidays=values["holidays"] or None,
+            blocker_escalation_days=_whole(values["blocker_escalation_days"]),
         ),
         participant_source=values["participant_source"] or "people",
     )
@@ -136,7 +138,7 @@ def read_form(form: MultiDictProxy[str]) -> ReadForm:
 def _whole(text: str) -> int | None:
     if not text:
         return None
-    return int(text) if text.isdigit() and len(text) < 6 else NOT_A_NUMBER
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 6 else NOT_A_NUMBER
 
 
 def _hours(text: str) -> float | None:
@@ -182,6 +184,7 @@ def new_values(creator_id: str) -> dict[str, Any]:
         "window": "",
         "reminder": "",
         "holidays": "",
+        "blocker_escalation_days": "",
     }
 
 
@@ -206,4 +209,5 @@ def edit_values(form: EditForm) -> dict[str, Any]:
         "window": _number(schedule.window_hours),
         "reminder": schedule.reminder or "",
         "holidays": schedule.holidays or "",
+        "blocker_escalation_days": _number(schedule.blocker_escalation_days),
     }
