@@ -32,7 +32,7 @@ from bot.rules import roster as rules
 from bot.runtime import Services
 from bot.slack.gateway import error_code, send_dm
 from bot.views import wording
-from storage import audit, members, standups, workspaces
+from storage import audit, home, members, standups, workspaces
 from storage import events as claims
 from storage.events import EventStart
 from storage.models import ParticipantSource
@@ -251,6 +251,9 @@ async def _apply(
             remove=[current[u] for u in delta.remove],
             now=now,
         )
+        if delta.changed:  # the App Homes of who joined or left, and of the owners
+            moved = [people[u].id for u in delta.add] + [current[u] for u in delta.remove]
+            await home.mark_members_and_owners_stale(session, workspace_id, standup.id, moved, now)
         if delta.refused and told != REFUSED:
             size = {"people": delta.wanted if listing.complete else len(listing.members)}
             await _audit(session, workspace_id, standup.id, standup.name, REFUSED, now, size, limit)

@@ -646,6 +646,9 @@ async def owners(
             changed = await standups.remove_owner(session, workspace_id, standup, change.user_id)
         after = sorted(await standups.owner_ids(session, workspace_id, standup))
         if changed:
+            # Owning it or not changes what their App Home offers (Run now, Pause, Edit…).
+            moved = set(before) ^ set(after)
+            await home_rows.mark_users_stale(session, workspace_id, moved, now)
             await _audit(
                 session,
                 standup,

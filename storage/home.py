@@ -180,6 +180,17 @@ async def mark_runs_stale(
     return affected(result)
 
 
+def _owners(workspace_id: int, standup_id: int) -> ColumnElement[bool]:
+    """The standup's owner and co-owners."""
+    co_owners = select(StandupOwner.slack_user_id).where(
+        StandupOwner.workspace_id == workspace_id, StandupOwner.standup_id == standup_id
+    )
+    owner = select(Standup.owner_user_id).where(
+        Standup.workspace_id == workspace_id, Standup.id == standup_id
+    )
+    return or_(Member.slack_user_id.in_(co_owners), Member.slack_user_id.in_(owner))
+
+
 async def mark_standup_stale(
     session: AsyncSession, workspace_id: int, standup_id: int, now: dt.datetime
 ) -> int:
@@ -187,21 +198,32 @@ async def mark_standup_stale(
     participants = select(Participant.member_id).where(
         Participant.workspace_id == workspace_id, Participant.standup_id == standup_id
     )
-    co_owners = select(StandupOwner.slack_user_id).where(
-        StandupOwner.workspace_id == workspace_id, StandupOwner.standup_id == standup_id
-    )
-    owner = select(Standup.owner_user_id).where(
-        Standup.workspace_id == workspace_id, Standup.id == standup_id
-    )
     result = await session.execute(
         update(Member)
         .where(
             _opened(workspace_id),
-            or_(
-                Member.id.in_(participants),
-                Member.slack_user_id.in_(co_owners),
-                Member.slack_user_id.in_(owner),
-            ),
+            or_(Member.id.in_(participants), _owners(workspace_id, standup_id)),
+        )
+        .values(_stale(now))
+        .execution_options(synchronize_session=False)
+    )
+    return affected(result)
+
+
+async def mark_members_and_owners_stale(
+    session: AsyncSession,
+    workspace_id: int,
+    standup_id: int,
+    member_ids: Collection[int],
+    now: dt.datetime,
+) -> int:
+    """These people's homes and those of the standup's owners (a roster change: who joined or
+    left, and the owners' participant counts): one statement, however many people."""
+    result = await session.execute(
+        update(Member)
+        .where(
+            _opened(workspace_id),
+            or_(Member.id.in_(sorted(member_ids)), _owners(workspace_id, standup_id)),
         )
         .values(_stale(now))
         .execution_options(synchronize_session=False)

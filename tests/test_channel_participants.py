@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 
 from app import create_app
 from bot import planning, roster, standups
-from bot.outcomes import Created, EditForm, FieldErrors, History, RunStarted
+from bot.outcomes import Created, EditForm, FieldErrors, History, Owners, RunStarted
 from bot.people import Caller
 from bot.rules.form import FormField
 from bot.rules.permissions import Actor
@@ -455,6 +455,90 @@ async def test_a_sync_takes_the_same_statements_for_ten_people_or_a_thousand(
             counts[size] = (len(first), len(second))
         assert counts[10] == counts[1000], counts
         assert counts[1000][0] <= 12 and counts[1000][1] <= 12, counts
+
+
+# --- App Home: who needs theirs drawn again ------------------------------------------------------
+
+
+async def open_homes(world: World, *users: str) -> None:
+    """These people have opened App Home (so it is kept up to date) and it is fresh now."""
+    async with world.services.db.session() as session:
+        found = await members_db.ensure_members(session, world.workspace_id, users)
+        for member in found.values():
+            member.home_opened_at, member.home_stale_at = NOW, None
+
+
+async def stale_homes(world: World) -> set[str]:
+    async with world.services.db.session() as session:
+        rows = await session.execute(
+            select(Member.slack_user_id).where(
+                Member.workspace_id == world.workspace_id, Member.home_stale_at.is_not(None)
+            )
+        )
+        return set(rows.scalars())
+
+
+async def test_a_sync_marks_the_homes_of_who_joined_or_left_and_of_the_owners(
+    database_url: str,
+) -> None:
+    async with world_for(database_url) as world:
+        world.slack.remove_member(CHANNEL, UNKNOWN_BOT)
+        standup_id = await create(world)
+        await standups.owners(world.services, world.caller(), "Daily", OwnerChange(True, COOWNER))
+        await sync(world, standup_id)  # OWNER, PEER, NEWBIE
+        await open_homes(world, OWNER, PEER, NEWBIE, COOWNER)
+
+        # Nothing changed: nobody's home is out of date.
+        assert (await sync(world, standup_id)).added == 0
+        assert await stale_homes(world) == set()
+
+        # PEER leaves, EXTRA (who never opened App Home) joins: PEER's home and both owners'.
+        world.slack.remove_member(CHANNEL, PEER)
+        world.slack.add_user("U0EXTRA01", "extra")
+        world.slack.add_member(CHANNEL, "U0EXTRA01")
+        synced = await sync(world, standup_id)
+        assert (synced.added, synced.removed) == (1, 1)
+        assert await stale_homes(world) == {PEER, OWNER, COOWNER}
+
+        # The same through a join event: the one who joined, and the owners.
+        await open_homes(world, OWNER, PEER, COOWNER)
+        changed = await roster.member_changed(
+            world.services,
+            world.client,
+            world.workspace_id,
+            CHANNEL,
+            PEER,
+            joined=True,
+            bot_user_id=world.slack.bot_user_id,
+        )
+        assert [(c.added, c.removed) for c in changed] == [(1, 0)]
+        assert await stale_homes(world) == {PEER, OWNER, COOWNER}
+
+
+async def test_adding_or_removing_an_owner_marks_that_persons_home(database_url: str) -> None:
+    async with world_for(database_url) as world:
+        await create(world, source="people", people=(OWNER, PEER))
+        await open_homes(world, OWNER, PEER, COOWNER)
+
+        async def change(add: bool, user: str) -> bool | None:
+            done = await standups.owners(
+                world.services, world.caller(), "Daily", OwnerChange(add, user)
+            )
+            assert isinstance(done, Owners), done
+            return done.changed
+
+        assert await change(True, COOWNER)
+        assert await stale_homes(world) == {COOWNER}
+        await open_homes(world, COOWNER)
+        assert not await change(True, COOWNER)  # already an owner: nothing changes
+        assert await stale_homes(world) == set()
+        assert await change(False, COOWNER)
+        assert await stale_homes(world) == {COOWNER}
+
+        # Someone who never opened App Home is not marked.
+        await open_homes(world, COOWNER)
+        assert await change(True, NEWBIE)
+        assert await stale_homes(world) == set()
 
 
 # --- events -----------------------------------------------------------------------------------
