@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import structlog
@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import runs
+from bot.group_commit import GroupWriter
 from bot.metrics import Metrics
 from bot.rules import attendance
 from bot.rules.away import Range, is_away
@@ -78,6 +79,10 @@ class Delivery:
     def __init__(self, services: Services, metrics: Metrics) -> None:
         self.services = services
         self.metrics = metrics
+        # Each prompt's "may be posting" mark and its record after posting wait for their own
+        # write, but share transactions with the other prompts being sent (one SQLite writer).
+        self._marking = GroupWriter(self._write_marks)
+        self._recording = GroupWriter(self._write_sent)
 
     async def expire_overdue(self) -> int:
         """Prompts too late to send (after downtime) are recorded as missed."""
@@ -303,15 +308,7 @@ class Delivery:
             opened = channel is None
             if channel is None:
                 channel = await open_dm(client, view.member.slack_user_id)
-            async with services.db.session() as session:
-                still_ours = await prompts.mark_posting(
-                    session,
-                    workspace_id,
-                    prompt_id,
-                    claim_token=token,
-                    now=services.clock(),
-                    lease=services.prompt_lease,
-                )
+            still_ours = await self._marking.submit((workspace_id, prompt_id, token))
             if not still_ours:  # our lease ran out and another replica took it over
                 log_.warning("prompt_claim_lost")
                 return False
@@ -349,30 +346,47 @@ class Delivery:
         *,
         opened: bool = False,
     ) -> None:
-        """Record the DM that is in Slack (one transaction per delivered prompt)."""
+        """Record the DM that is in Slack (together with other prompts' records: one
+        transaction per group, bot.group_commit)."""
         workspace_id, prompt_id = view.prompt.workspace_id, view.prompt.id
-        fresh: PromptView | None = None
+        sent = prompts.SentDM(
+            workspace_id,
+            prompt_id,
+            channel,
+            ts,
+            # From the run's close as it is now; checked again when due (bot.reminders).
+            remind_at=prompt_reminder_at(
+                self.services.clock(), view.run.close_at, view.standup.reminder_minutes_before
+            ),
+        )
+        remember = (workspace_id, view.member.id, channel) if opened else None
+        state = await self._recording.submit((sent, remember))
+        if state in ANSWERED_MEANWHILE:
+            # Answered in the instant between posting and recording: show it in the DM.
+            async with self.services.db.session() as session:
+                fresh = await prompts.get_prompt_view(session, workspace_id, prompt_id)
+            if fresh is not None:
+                await runs.update_prompt_message(client, fresh, str(state))
+
+    async def _write_marks(self, claims: Sequence[tuple[int, int, str]]) -> list[bool]:
+        """mark_posting for a group of prompts: whether each claim still holds."""
         now = self.services.clock()
         async with self.services.db.session() as session:
-            if opened:
-                await members.remember_dm_channel(session, workspace_id, view.member.id, channel)
-            state = await prompts.record_sent(
-                session,
-                workspace_id,
-                prompt_id,
-                dm_channel_id=channel,
-                message_ts=ts,
-                now=now,
-                # From the run's close as it is now; checked again when due (bot.reminders).
-                remind_at=prompt_reminder_at(
-                    now, view.run.close_at, view.standup.reminder_minutes_before
-                ),
+            marked = await prompts.mark_posting(
+                session, claims, now=now, lease=self.services.prompt_lease
             )
-            if state in ANSWERED_MEANWHILE:
-                # Answered in the instant between posting and recording: show it in the DM.
-                fresh = await prompts.get_prompt_view(session, workspace_id, prompt_id)
-        if state in ANSWERED_MEANWHILE and fresh is not None:
-            await runs.update_prompt_message(client, fresh, str(state))
+        return [(w, p) in marked for w, p, _ in claims]
+
+    async def _write_sent(
+        self, items: Sequence[tuple[prompts.SentDM, tuple[int, int, str] | None]]
+    ) -> list[PromptState | None]:
+        """record_sent for a group of prompts (and the DM channels opened for them)."""
+        async with self.services.db.session() as session:
+            await members.remember_dm_channels(session, [c for _, c in items if c is not None])
+            states = await prompts.record_sent(
+                session, [sent for sent, _ in items], now=self.services.clock()
+            )
+        return [states.get((s.workspace_id, s.prompt_id)) for s, _ in items]
 
     async def _failed(
         self, view: PromptView, client: AsyncWebClient, token: str, code: str
@@ -382,8 +396,8 @@ class Delivery:
         if code == "channel_not_found" and view.member.dm_channel_id:
             # A stale cached DM channel: forget it and try again shortly.
             async with self.services.db.session() as session:
-                await members.remember_dm_channel(
-                    session, view.prompt.workspace_id, view.member.id, None
+                await members.remember_dm_channels(
+                    session, [(view.prompt.workspace_id, view.member.id, None)]
                 )
             await self._finish(view, token, PromptState.PENDING, error=code, retry_in=1)
             return
