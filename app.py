@@ -76,6 +76,9 @@ def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -
     async def on_startup(_: web.Application) -> None:
         if settings.auto_migrate:
             await upgrade_to_head(db.engine)
+        # One pooled HTTP session for the process's lifetime (Web API calls, response_url
+        # replies, uploads), in the running loop; closed with the gateway at cleanup.
+        slack.http_session()
         if settings.single_workspace:
             background.append(asyncio.create_task(workspaces.bootstrap_single_workspace(services)))
         if worker is not None:

@@ -389,6 +389,23 @@ async def fake_count(api_url: str, method: str) -> int:
     return int(body["counts"].get(method, 0))
 
 
+async def wait_follow_ups(
+    api_url: str,
+    follow_up: dict[str, str],
+    expected: dict[str, int],
+    args: argparse.Namespace,
+) -> tuple[dict[str, int], float]:
+    """Wait (at most --drain seconds) until the fake has every follow-up of our app's
+    requests; returns what arrived per kind and how long after the last phase it took."""
+    started = time.monotonic()
+    while True:
+        delivered = {k: await fake_count(api_url, m) for k, m in follow_up.items()}
+        done = all(delivered[k] >= expected[k] for k in expected)
+        if done or time.monotonic() - started > args.drain:
+            return delivered, time.monotonic() - started
+        await asyncio.sleep(0.2)
+
+
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -422,11 +439,17 @@ async def main(args: argparse.Namespace) -> int:
         }
         log(f"servers up, prompt {prompt['prompt_id']} sent; {args.clients} x {args.requests}")
 
+        # Every request to our app has follow-up work after its ack: a reply to response_url
+        # (/standup list) or the answer modal (views.open): all must reach Slack in the end.
+        follow_up = {"list": "response_url", "button": "views.open"}
+        sent_to_ours = {"list": 0, "button": 0}
         # Warm-up: imports, first auth.test, connection pools, SQLite page cache.
         for kind in ("list", "button"):
             for name, url in servers.items():
                 reqs = await build_requests(kind, 200, api_url, prompt, args.action)
                 await run_load(url, reqs, 20)
+                if name == "ours":
+                    sent_to_ours[kind] += len(reqs)
                 log(f"warm-up {kind} {name} done")
         await asyncio.sleep(args.pause)
 
@@ -439,6 +462,8 @@ async def main(args: argparse.Namespace) -> int:
                     reqs = await build_requests(kind, per_phase, api_url, prompt, args.action)
                     before = await fake_count(api_url, "response_url")
                     outcome = await run_load(servers[name], reqs, args.clients, args.rate)
+                    if name == "ours":
+                        sent_to_ours[kind] += len(reqs)
                     if kind == "list" and name == "ours":
                         done = await fake_count(api_url, "response_url") - before
                         outcome["replied_in_phase"] = done / max(1, outcome["count"])
@@ -449,6 +474,7 @@ async def main(args: argparse.Namespace) -> int:
                     merged = results[kind].setdefault(name, {"runs": []})
                     merged["runs"].append(outcome)
                     await asyncio.sleep(args.pause)  # let after-ack work drain
+        delivered, drain_s = await wait_follow_ups(api_url, follow_up, sent_to_ours, args)
         rows = []
         figures: dict[str, Any] = {
             "clients": args.clients,
@@ -494,6 +520,20 @@ async def main(args: argparse.Namespace) -> int:
             rows,
         )
         print(f"\ntarget ours/bare <= {TARGET} on p50 and p99: {'met' if met else 'NOT met'}")
+        everything = all(delivered[k] >= sent_to_ours[k] for k in sent_to_ours)
+        shown = ", ".join(
+            f"{follow_up[k]} {delivered[k]}/{sent_to_ours[k]}" for k in ("list", "button")
+        )
+        print(
+            f"follow-ups of our app delivered: {shown} "
+            f"({'all' if everything else 'NOT all'}; the last {drain_s:.1f} s after the last phase)"
+        )
+        figures["follow_ups"] = {
+            "sent": sent_to_ours,
+            "delivered": delivered,
+            "all_delivered": everything,
+            "drain_s": drain_s,
+        }
         figures["target_met"] = met
         emit_json("ack_latency", figures)
         return 0
@@ -522,6 +562,9 @@ def parse_args() -> argparse.Namespace:
         help="total requests per second (paced); default: every client back to back",
     )
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between phases")
+    parser.add_argument(
+        "--drain", type=float, default=120.0, help="max seconds to wait for every follow-up"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 5 requests per client")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument(

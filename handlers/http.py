@@ -118,9 +118,9 @@ def _slack_events(slack: SlackApps, signing_secret: str) -> Handler:
         bolt_request = AsyncBoltRequest(
             body=checked.text, query=request.query_string, headers=headers
         )
-        # Bolt verifies the signature again over the same text, but reads the body with its own
-        # looser parser (a slash command whose text contains "payload" comes out empty): it gets
-        # the body exactly as it was checked.
+        # Bolt reads the body with its own looser parser (a slash command whose text contains
+        # "payload" comes out empty): it gets the body exactly as it was checked (and does not
+        # verify the signature again: see handlers.slack._app).
         bolt_request.body = checked.body
         bolt_request.context = build_async_context(AsyncBoltContext(), checked.body)
         bolt = slack.for_content_type(checked.media_type)
