@@ -349,14 +349,16 @@ class Delivery:
         """Record the DM that is in Slack (together with other prompts' records: one
         transaction per group, bot.group_commit)."""
         workspace_id, prompt_id = view.prompt.workspace_id, view.prompt.id
+        now = self.services.clock()
         sent = prompts.SentDM(
             workspace_id,
             prompt_id,
             channel,
             ts,
+            sent_at=now,
             # From the run's close as it is now; checked again when due (bot.reminders).
             remind_at=prompt_reminder_at(
-                self.services.clock(), view.run.close_at, view.standup.reminder_minutes_before
+                now, view.run.close_at, view.standup.reminder_minutes_before
             ),
         )
         remember = (workspace_id, view.member.id, channel) if opened else None
@@ -383,9 +385,7 @@ class Delivery:
         """record_sent for a group of prompts (and the DM channels opened for them)."""
         async with self.services.db.session() as session:
             await members.remember_dm_channels(session, [c for _, c in items if c is not None])
-            states = await prompts.record_sent(
-                session, [sent for sent, _ in items], now=self.services.clock()
-            )
+            states = await prompts.record_sent(session, [sent for sent, _ in items])
         return [states.get((s.workspace_id, s.prompt_id)) for s, _ in items]
 
     async def _failed(

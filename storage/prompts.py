@@ -197,18 +197,19 @@ async def close_unsent(session: AsyncSession, workspace_id: int, run_id: int) ->
 
 @dataclass(frozen=True)
 class SentDM:
-    """A prompt's DM that is in Slack: where, its ts, and when its reminder is due (None: no
-    reminder)."""
+    """A prompt's DM that is in Slack: where, its ts, when it was seen there, and when its
+    reminder is due (None: no reminder)."""
 
     workspace_id: int
     prompt_id: int
     dm_channel_id: str
     message_ts: str
+    sent_at: dt.datetime
     remind_at: dt.datetime | None
 
 
 async def record_sent(
-    session: AsyncSession, sent: Sequence[SentDM], *, now: dt.datetime
+    session: AsyncSession, sent: Sequence[SentDM]
 ) -> dict[tuple[int, int], PromptState]:
     """Record posted DMs (one statement for all). Each prompt becomes 'sent' unless it was
     answered or skipped in the moment between posting and recording; returns the resulting
@@ -226,7 +227,7 @@ async def record_sent(
             ),
             dm_channel_id=bindparam("channel"),
             message_ts=bindparam("ts"),
-            sent_at=now,
+            sent_at=bindparam("sent_at"),
             lease_until=None,
             claim_token=None,
             error=None,
@@ -238,6 +239,7 @@ async def record_sent(
                 "p": s.prompt_id,
                 "channel": s.dm_channel_id,
                 "ts": s.message_ts,
+                "sent_at": s.sent_at,
                 "remind": s.remind_at,
             }
             for s in sent
