@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -104,7 +105,7 @@ class Delivery:
         batches are claimed in strict due order, one after the other."""
         services = self.services
         cap = services.settings.prompt_claim_per_workspace or None
-        fan = _FanOut(cap)
+        fan = _FanOut()
         pending: set[asyncio.Task[None]] = set()
         try:
             while True:
@@ -125,7 +126,7 @@ class Delivery:
                     views = await prompts.prompt_views_by_id(session, claimed)
                 if claimed:
                     self.metrics.prompts_due.inc(len(claimed))
-                    fan.claimed += len(claimed)
+                    fan.start(views, cap)  # busy from now on, before the next claim
                     batch = asyncio.create_task(self._send_claimed(views, now, token, fan))
                     pending.add(batch)
                     batch.add_done_callback(pending.discard)
@@ -150,7 +151,6 @@ class Delivery:
         self, views: list[PromptView], now: dt.datetime, token: str, fan: _FanOut
     ) -> None:
         """Send one claimed batch under its lease; each workspace in it is busy until done."""
-        fan.start(views)
         try:
             async with self._keeping(token):
                 await self._deliver_batch(views, now, token, fan)
@@ -481,8 +481,7 @@ class Delivery:
 class _FanOut:
     """One send_due pass: what is in flight, per workspace, across its concurrent batches."""
 
-    def __init__(self, cap: int | None) -> None:
-        self.cap = cap
+    def __init__(self) -> None:
         self.slots = asyncio.Semaphore(SEND_CONCURRENCY)
         self.progress = asyncio.Event()
         self.claimed = 0
@@ -491,6 +490,7 @@ class _FanOut:
         self.clients: dict[int, AsyncWebClient | None] = {}
         self.summaries: dict[tuple[int, int], asyncio.Future[str | None]] = {}
         self._busy: dict[int, int] = {}
+        self._more: set[int] = set()  # took a whole cap in their last claim: may have more due
         self._per_workspace: dict[int, asyncio.Semaphore] = {}
 
     def workspace_slots(self, workspace_id: int) -> asyncio.Semaphore:
@@ -499,10 +499,16 @@ class _FanOut:
             slots = self._per_workspace[workspace_id] = asyncio.Semaphore(SENDS_PER_WORKSPACE)
         return slots
 
-    def start(self, views: list[PromptView]) -> None:
+    def start(self, views: list[PromptView], cap: int | None) -> None:
+        self.claimed += len(views)
         self.in_flight += len(views)
-        for workspace_id in {v.prompt.workspace_id for v in views}:
+        taken = Counter(v.prompt.workspace_id for v in views)
+        for workspace_id, count in taken.items():
             self._busy[workspace_id] = self._busy.get(workspace_id, 0) + 1
+            if count == cap:
+                self._more.add(workspace_id)
+            else:
+                self._more.discard(workspace_id)
 
     def finish(self, views: list[PromptView]) -> None:
         self.in_flight -= len(views)
@@ -517,11 +523,13 @@ class _FanOut:
         return set(self._busy)
 
     async def rate_limited(self) -> set[int]:
-        """Workspaces seen in this pass whose Slack limit (shared by replicas through Redis,
-        and pushed back by a 429's Retry-After) would hold a new claim for a while."""
+        """Workspaces of this pass that may have more due and whose Slack limit (shared by
+        replicas through Redis, pushed back by a 429's Retry-After) would hold a new claim for
+        a while."""
         limited = set()
-        for workspace_id, client in self.clients.items():
-            if workspace_id in self._busy or not isinstance(client, ShapedWebClient):
+        for workspace_id in self._more - set(self._busy):
+            client = self.clients.get(workspace_id)
+            if not isinstance(client, ShapedWebClient):
                 continue
             if await client.backlog(FAN_OUT_METHOD) > RATE_LIMITED_AFTER:
                 limited.add(workspace_id)
