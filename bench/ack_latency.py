@@ -8,9 +8,10 @@ connection each) send N signed requests each, built as Slack builds them, and ti
 
 Measured for `/standup list` and for a click on a prompt's button (`prompt_answer` by default:
 our app opens the answer modal after the ack). Figures: p50/p99 per app, ours/bare ratio
-(target <= 1.5), and for our `/standup list` the share of ephemeral replies (the work done after
-the ack) that reached Slack before the phase ended: below 100 % the app is acknowledging faster
-than it can finish the work, and the backlog grows.
+(target <= 1.2 at p50, <= 1.5 at p99), and for our `/standup list` the share of ephemeral
+replies (the work done after the ack) that reached Slack before the phase ended: below 100 % the
+app is acknowledging faster than it can finish the work, and the backlog grows. At the end, every
+follow-up (each list's reply, each click's modal) is waited for and counted.
 
     python bench/ack_latency.py [--requests N] [--clients 100] [--action prompt_answer]
 """
@@ -52,7 +53,8 @@ ALICE, BOB = "U0ALICE01", "U0BOB0001"
 CHANNEL = "C0STANDUP1"
 STANDUP = "Daily sync"
 QUESTIONS = ["What did you do?", "What's next?", "Any blockers?"]
-TARGET = 1.5
+TARGET = 1.5  # ours/bare at p99
+TARGET_P50 = 1.2  # and at p50 (issue 12)
 SCRIPT = Path(__file__).resolve()
 
 
@@ -499,7 +501,7 @@ async def main(args: argparse.Namespace) -> int:
                     stats[name]["replied_in_phase"] = min(replied)
             r50 = ratio(stats["ours"]["p50_ms"], stats["bare"]["p50_ms"])
             r99 = ratio(stats["ours"]["p99_ms"], stats["bare"]["p99_ms"])
-            ok = r50 <= TARGET and r99 <= TARGET
+            ok = r50 <= TARGET_P50 and r99 <= TARGET
             met = met and ok
             for name in ("bare", "ours"):
                 s = stats[name]
@@ -515,11 +517,14 @@ async def main(args: argparse.Namespace) -> int:
         pace = f"paced at {args.rate:g} req/s" if args.rate else "back to back"
         print_table(
             f"Ack latency, {args.clients} concurrent clients x {args.requests} requests, {pace} "
-            f"(target ours/bare <= {TARGET})",
+            f"(target ours/bare <= {TARGET_P50} at p50, <= {TARGET} at p99)",
             ["request", "app", "p50 ms", "p99 ms", "req/s", "errors", "met", "replied"],
             rows,
         )
-        print(f"\ntarget ours/bare <= {TARGET} on p50 and p99: {'met' if met else 'NOT met'}")
+        print(
+            f"\ntarget ours/bare <= {TARGET_P50} at p50 and <= {TARGET} at p99: "
+            f"{'met' if met else 'NOT met'}"
+        )
         everything = all(delivered[k] >= sent_to_ours[k] for k in sent_to_ours)
         shown = ", ".join(
             f"{follow_up[k]} {delivered[k]}/{sent_to_ours[k]}" for k in ("list", "button")

@@ -21,10 +21,11 @@ from bot.workspaces import workspace_for
 
 SERVICES_KEY = "asyncstand_services"
 AFTER_ACK_KEY = "asyncstand_after_ack"
-# Listeners' work after their ack() (queries, replies, modals) runs at most this many at a time;
-# the rest wait their turn in arrival order, parked: under a burst the event loop keeps
-# acknowledging new requests instead of sharing itself with a hundred follow-ups.
-AFTER_ACK_CONCURRENCY = 4
+# Listeners' work after their ack() (queries, replies, modals) runs at most this many at a time
+# (two: one computes while the other waits for the database or Slack); the rest wait their turn
+# in arrival order, parked: under a burst the event loop keeps acknowledging new requests instead
+# of sharing itself with a hundred follow-ups (bench/ack_latency.py).
+AFTER_ACK_CONCURRENCY = 2
 
 
 def services_of(context: AsyncBoltContext) -> Services:
