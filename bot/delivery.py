@@ -132,7 +132,7 @@ class Delivery:
                     batch.add_done_callback(pending.discard)
                     if cap is None:
                         await batch  # strict due order: one batch after the other
-                    elif len(claimed) == CLAIM_BATCH and fan.in_flight < MAX_IN_FLIGHT:
+                    if len(claimed) == CLAIM_BATCH and fan.in_flight < MAX_IN_FLIGHT:
                         continue  # more is claimable right away
                 if not pending:
                     break

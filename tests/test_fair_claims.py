@@ -9,13 +9,21 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import func, update
 
+from bot.delivery import Delivery
+from bot.metrics import Metrics
 from bot.rules.timemath import weekdays_to_mask
 from bot.rules.validation import name_key
+from bot.runtime import Services
+from bot.settings import load_settings
+from bot.slack.gateway import SlackGateway
 from storage import jobs, prompts, standups, workspaces
 from storage import runs as run_rows
 from storage.db import Database
 from storage.migrate import upgrade_to_head
+from storage.models import Member
+from tests.slack_fake import DEFAULT_TOKEN, FakeSlack
 
 DUE = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(seconds=40)
@@ -29,12 +37,20 @@ class Seeded:
     small: list[int]
 
 
+def users_of(team: str, people: int) -> list[str]:
+    return [f"U{team[-5:]}{n:05d}" for n in range(people)]
+
+
+def channel_of(team: str) -> str:
+    return f"C{team[-6:]}"
+
+
 async def _seed_workspace(db: Database, team: str, people: int, offset: int) -> int:
     """A workspace with one standup of `people`, each with a prompt due at DUE (plus
     `offset` µs: the big workspace's prompts come first in global due order)."""
     async with db.session() as session:
         workspace = await workspaces.ensure_workspace(session, team)
-        users = [f"U{team[-3:]}{n:05d}" for n in range(people)]
+        users = users_of(team, people)
         standup = await standups.create_standup(
             session,
             workspace.id,
@@ -42,7 +58,7 @@ async def _seed_workspace(db: Database, team: str, people: int, offset: int) -> 
             now=DUE - dt.timedelta(days=1),
             name="Daily",
             name_key=name_key("Daily"),
-            channel_id="C0TEAM001",
+            channel_id=channel_of(team),
             questions=["Yesterday?"],
             weekday_mask=weekdays_to_mask(range(7)),
             local_time="09:00",
@@ -75,6 +91,9 @@ async def seeded(database_url: str) -> AsyncIterator[Seeded]:
         yield Seeded(db, big, small)
     finally:
         await db.dispose()
+
+
+TEAMS = ["T0BIG0000", *(f"T0SMALL{n:03d}" for n in range(SMALL))]
 
 
 async def claim(
@@ -118,3 +137,54 @@ async def test_a_busy_workspace_is_left_out_of_the_claim_and_stays_pending(seede
     assert sum(first.values()) == SMALL * SMALL_SIZE
     later = await claim(seeded.db, "b" * 32, per_workspace=50)
     assert later == Counter({seeded.big: 50})
+
+
+# --- at the HTTP boundary: the DMs as Slack receives them ---------------------------------------
+
+
+@pytest.mark.parametrize("cap", [50, 0])
+async def test_small_workspaces_dms_reach_slack_first_however_big_the_other_fan_out(
+    seeded: Seeded, database_url: str, cap: int
+) -> None:
+    """One tick's delivery against the Slack stand-in: with claims capped per workspace every
+    small workspace's DM is among the first hundred to reach Slack; in strict due order (cap
+    0, the baseline) the big workspace's 200 all come first."""
+    async with seeded.db.session() as session:  # known DM channels: no conversations.open
+        await session.execute(
+            update(Member).values(dm_channel_id=func.replace(Member.slack_user_id, "U", "D"))
+        )
+    async with FakeSlack() as slack:
+        for team, people in zip(TEAMS, [BIG] + [SMALL_SIZE] * SMALL, strict=True):
+            for user in users_of(team, people):
+                slack.add_user(user, user.lower(), tz="UTC")
+            slack.add_channel(channel_of(team), team.lower(), bot_is_member=True)
+        settings = load_settings(
+            slack_signing_secret="s" * 32,
+            slack_bot_token=DEFAULT_TOKEN,
+            slack_api_url=slack.api_url,
+            database_url=database_url,
+            prompt_claim_per_workspace=cap,
+            _env_file=None,
+        )
+        services = Services(
+            settings=settings,
+            db=seeded.db,
+            slack=SlackGateway(settings, None, seeded.db),
+            clock=lambda: DUE + dt.timedelta(seconds=1),
+        )
+        try:
+            sent = await Delivery(services, Metrics()).send_due()
+        finally:
+            await services.slack.close()
+        dms = [
+            str(c.body["channel"])
+            for c in slack.calls_to("chat.postMessage")
+            if c.ok and str(c.body["channel"]).startswith("D")
+        ]
+    assert sent == len(dms) == BIG + SMALL * SMALL_SIZE
+    big_dm = "D" + users_of(TEAMS[0], 1)[0][1:-5]  # the big workspace's DM channels' prefix
+    small_at = [n for n, channel in enumerate(dms) if not channel.startswith(big_dm)]
+    if cap:
+        assert max(small_at) < 100, small_at
+    else:
+        assert min(small_at) >= BIG, small_at
