@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import gc
 import sys
 import time
 from collections.abc import Callable
@@ -76,6 +77,9 @@ def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -
     async def on_startup(_: web.Application) -> None:
         if settings.auto_migrate:
             await upgrade_to_head(db.engine)
+        # One pooled HTTP session for the process's lifetime (Web API calls, response_url
+        # replies, uploads), in the running loop; closed with the gateway at cleanup.
+        slack.http_session()
         if settings.single_workspace:
             background.append(asyncio.create_task(workspaces.bootstrap_single_workspace(services)))
         if worker is not None:
@@ -84,6 +88,11 @@ def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -
             await socket.start()
         elif settings.slack_app_token is not None:  # a worker: no Slack traffic, no socket
             log.info("slack_app_token_unused", reason="a worker takes no Slack requests")
+        # Everything built so far (modules, the ORM's and Bolt's machinery) lives as long as the
+        # app: keep it out of the collector's full passes, which otherwise stall the event loop
+        # for tens of milliseconds, acknowledgements included, every few thousand requests
+        # (unfrozen at cleanup, so an app stopped inside a longer-lived process is collected).
+        gc.freeze()
         log.info(
             "started",
             role=settings.role,
@@ -92,6 +101,7 @@ def create_app(settings: Settings, *, clock: Callable[[], Any] = system_clock) -
         )
 
     async def on_cleanup(_: web.Application) -> None:
+        gc.unfreeze()
         if socket is not None:
             await socket.stop()
         if worker is not None:

@@ -8,9 +8,10 @@ connection each) send N signed requests each, built as Slack builds them, and ti
 
 Measured for `/standup list` and for a click on a prompt's button (`prompt_answer` by default:
 our app opens the answer modal after the ack). Figures: p50/p99 per app, ours/bare ratio
-(target <= 1.5), and for our `/standup list` the share of ephemeral replies (the work done after
-the ack) that reached Slack before the phase ended: below 100 % the app is acknowledging faster
-than it can finish the work, and the backlog grows.
+(target <= 1.2 at p50, <= 1.5 at p99), and for our `/standup list` the share of ephemeral
+replies (the work done after the ack) that reached Slack before the phase ended: below 100 % the
+app is acknowledging faster than it can finish the work, and the backlog grows. At the end, every
+follow-up (each list's reply, each click's modal) is waited for and counted.
 
     python bench/ack_latency.py [--requests N] [--clients 100] [--action prompt_answer]
 """
@@ -52,7 +53,8 @@ ALICE, BOB = "U0ALICE01", "U0BOB0001"
 CHANNEL = "C0STANDUP1"
 STANDUP = "Daily sync"
 QUESTIONS = ["What did you do?", "What's next?", "Any blockers?"]
-TARGET = 1.5
+TARGET = 1.5  # ours/bare at p99
+TARGET_P50 = 1.2  # and at p50 (issue 12)
 SCRIPT = Path(__file__).resolve()
 
 
@@ -389,6 +391,23 @@ async def fake_count(api_url: str, method: str) -> int:
     return int(body["counts"].get(method, 0))
 
 
+async def wait_follow_ups(
+    api_url: str,
+    follow_up: dict[str, str],
+    expected: dict[str, int],
+    args: argparse.Namespace,
+) -> tuple[dict[str, int], float]:
+    """Wait (at most --drain seconds) until the fake has every follow-up of our app's
+    requests; returns what arrived per kind and how long after the last phase it took."""
+    started = time.monotonic()
+    while True:
+        delivered = {k: await fake_count(api_url, m) for k, m in follow_up.items()}
+        done = all(delivered[k] >= expected[k] for k in expected)
+        if done or time.monotonic() - started > args.drain:
+            return delivered, time.monotonic() - started
+        await asyncio.sleep(0.2)
+
+
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -422,11 +441,17 @@ async def main(args: argparse.Namespace) -> int:
         }
         log(f"servers up, prompt {prompt['prompt_id']} sent; {args.clients} x {args.requests}")
 
+        # Every request to our app has follow-up work after its ack: a reply to response_url
+        # (/standup list) or the answer modal (views.open): all must reach Slack in the end.
+        follow_up = {"list": "response_url", "button": "views.open"}
+        sent_to_ours = {"list": 0, "button": 0}
         # Warm-up: imports, first auth.test, connection pools, SQLite page cache.
         for kind in ("list", "button"):
             for name, url in servers.items():
                 reqs = await build_requests(kind, 200, api_url, prompt, args.action)
                 await run_load(url, reqs, 20)
+                if name == "ours":
+                    sent_to_ours[kind] += len(reqs)
                 log(f"warm-up {kind} {name} done")
         await asyncio.sleep(args.pause)
 
@@ -439,6 +464,8 @@ async def main(args: argparse.Namespace) -> int:
                     reqs = await build_requests(kind, per_phase, api_url, prompt, args.action)
                     before = await fake_count(api_url, "response_url")
                     outcome = await run_load(servers[name], reqs, args.clients, args.rate)
+                    if name == "ours":
+                        sent_to_ours[kind] += len(reqs)
                     if kind == "list" and name == "ours":
                         done = await fake_count(api_url, "response_url") - before
                         outcome["replied_in_phase"] = done / max(1, outcome["count"])
@@ -449,6 +476,7 @@ async def main(args: argparse.Namespace) -> int:
                     merged = results[kind].setdefault(name, {"runs": []})
                     merged["runs"].append(outcome)
                     await asyncio.sleep(args.pause)  # let after-ack work drain
+        delivered, drain_s = await wait_follow_ups(api_url, follow_up, sent_to_ours, args)
         rows = []
         figures: dict[str, Any] = {
             "clients": args.clients,
@@ -473,7 +501,7 @@ async def main(args: argparse.Namespace) -> int:
                     stats[name]["replied_in_phase"] = min(replied)
             r50 = ratio(stats["ours"]["p50_ms"], stats["bare"]["p50_ms"])
             r99 = ratio(stats["ours"]["p99_ms"], stats["bare"]["p99_ms"])
-            ok = r50 <= TARGET and r99 <= TARGET
+            ok = r50 <= TARGET_P50 and r99 <= TARGET
             met = met and ok
             for name in ("bare", "ours"):
                 s = stats[name]
@@ -489,11 +517,28 @@ async def main(args: argparse.Namespace) -> int:
         pace = f"paced at {args.rate:g} req/s" if args.rate else "back to back"
         print_table(
             f"Ack latency, {args.clients} concurrent clients x {args.requests} requests, {pace} "
-            f"(target ours/bare <= {TARGET})",
+            f"(target ours/bare <= {TARGET_P50} at p50, <= {TARGET} at p99)",
             ["request", "app", "p50 ms", "p99 ms", "req/s", "errors", "met", "replied"],
             rows,
         )
-        print(f"\ntarget ours/bare <= {TARGET} on p50 and p99: {'met' if met else 'NOT met'}")
+        print(
+            f"\ntarget ours/bare <= {TARGET_P50} at p50 and <= {TARGET} at p99: "
+            f"{'met' if met else 'NOT met'}"
+        )
+        everything = all(delivered[k] >= sent_to_ours[k] for k in sent_to_ours)
+        shown = ", ".join(
+            f"{follow_up[k]} {delivered[k]}/{sent_to_ours[k]}" for k in ("list", "button")
+        )
+        print(
+            f"follow-ups of our app delivered: {shown} "
+            f"({'all' if everything else 'NOT all'}; the last {drain_s:.1f} s after the last phase)"
+        )
+        figures["follow_ups"] = {
+            "sent": sent_to_ours,
+            "delivered": delivered,
+            "all_delivered": everything,
+            "drain_s": drain_s,
+        }
         figures["target_met"] = met
         emit_json("ack_latency", figures)
         return 0
@@ -522,6 +567,9 @@ def parse_args() -> argparse.Namespace:
         help="total requests per second (paced); default: every client back to back",
     )
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between phases")
+    parser.add_argument(
+        "--drain", type=float, default=120.0, help="max seconds to wait for every follow-up"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 5 requests per client")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument(

@@ -54,13 +54,57 @@ SIGNING_SECRET = "bench-signing-secret-0123456789"
 CLIENT_ID, CLIENT_SECRET = "1111.2222", "bench-client-secret"
 
 
-async def stand_in_stats(base_url: str, *, times: bool = False) -> dict[str, Any]:
+async def stand_in_stats(
+    base_url: str, *, times: bool = False, teams: bool = False
+) -> dict[str, Any]:
+    params = {name: "1" for name, wanted in (("times", times), ("teams", teams)) if wanted}
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"{base_url}/_stats", params={"times": "1"} if times else {}) as response,
+        session.get(f"{base_url}/_stats", params=params) as response,
     ):
         result: dict[str, Any] = await response.json()
         return result
+
+
+def start_app(
+    children: list[Child],
+    work: Path,
+    label: str,
+    *,
+    app_path: Path,
+    key: str,
+    database_url: str,
+    **settings: Any,
+) -> int:
+    """Start the Slack stand-in and `python app.py` (multi-workspace, 1 s ticks) on
+    `database_url`, appending both to `children`; returns the app's port."""
+    slack = spawn(
+        [sys.executable, str(REPO / "bench" / "load_slack.py")],
+        stderr_path=work / f"slack-{label}.log",
+    )
+    children.append(slack)
+    port = free_port()
+    app = spawn(
+        [sys.executable, str(app_path)],
+        stderr_path=work / f"app-{label}.log",
+        env=app_env(
+            slack_signing_secret=SIGNING_SECRET,
+            slack_client_id=CLIENT_ID,
+            slack_client_secret=CLIENT_SECRET,
+            encryption_key=key,
+            slack_api_url=slack.info["api_url"],
+            database_url=database_url,
+            host="127.0.0.1",
+            port=port,
+            scheduler_tick_seconds=1,
+            log_format="json",
+            log_level="INFO",
+            **settings,
+        ),
+        announces=False,
+    )
+    children.append(app)
+    return port
 
 
 async def run_size(
@@ -92,31 +136,8 @@ async def run_size(
             ),
         )
         seed_seconds = time.monotonic() - seed_started
-        slack = spawn(
-            [sys.executable, str(REPO / "bench" / "load_slack.py")],
-            stderr_path=work / f"slack-{label}.log",
-        )
-        children.append(slack)
-        port = free_port()
-        app = spawn(
-            [sys.executable, str(args.app)],
-            stderr_path=work / f"app-{label}.log",
-            env=app_env(
-                slack_signing_secret=SIGNING_SECRET,
-                slack_client_id=CLIENT_ID,
-                slack_client_secret=CLIENT_SECRET,
-                encryption_key=key,
-                slack_api_url=slack.info["api_url"],
-                database_url=db.url,
-                host="127.0.0.1",
-                port=port,
-                scheduler_tick_seconds=1,
-                log_format="json",
-                log_level="INFO",
-            ),
-            announces=False,
-        )
-        children.append(app)
+        port = start_app(children, work, label, app_path=args.app, key=key, database_url=db.url)
+        slack, app = children
         await wait_http(f"http://127.0.0.1:{port}/healthz")
         log(
             f"{label}: seeded {workspaces}x{participants} in {seed_seconds:.1f} s; "

@@ -10,8 +10,8 @@ its own buckets, like Slack's per-workspace limits:
 
 A call over its limit gets HTTP 429 with `Retry-After` (whole seconds until a token is free) and
 is not served. `GET /_stats` returns call and 429 counts, TCP connections accepted, and
-(`?times=1`) the arrival time of every chat.postMessage to a DM channel; `POST /_reset` clears
-the counters (not the buckets).
+(`?times=1`) the arrival time of every chat.postMessage to a DM channel (`?teams=1`: by team);
+`POST /_reset` clears the counters (not the buckets).
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class LoadSlack:
         self.calls: Counter[str] = Counter()
         self.limited: Counter[str] = Counter()
         self.dm_post_times: list[float] = []
+        self.dm_post_teams: list[str] = []  # the team of each entry of dm_post_times
         self.connections = 0
         self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
         self._ts = 0
@@ -145,6 +146,7 @@ class LoadSlack:
             channel = str(params.get("channel") or "")
             if channel.startswith("D"):
                 self.dm_post_times.append(time.time())
+                self.dm_post_teams.append(team)
             ts = self._next_ts()
             return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
         if method == "chat.update":
@@ -180,12 +182,18 @@ class LoadSlack:
         }
         if request.query.get("times"):
             body["dm_post_times"] = times
+        if request.query.get("teams"):
+            by_team: dict[str, list[float]] = {}
+            body["dm_posts_by_team"] = by_team
+            for at, team in zip(self.dm_post_times, self.dm_post_teams, strict=True):
+                by_team.setdefault(team, []).append(at)
         return _json(body)
 
     async def reset(self, _: web.Request) -> web.Response:
         self.calls.clear()
         self.limited.clear()
         self.dm_post_times.clear()
+        self.dm_post_teams.clear()
         self.connections = 0
         return _json({"ok": True})
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import REPO, postgres_available, print_table
 
-SCRIPTS = ("ack_latency", "fanout", "summary", "footprint")
+SCRIPTS = ("ack_latency", "fanout", "fair_fanout", "planning", "summary", "footprint")
 
 
 def run(name: str, extra: list[str]) -> tuple[int, dict[str, Any] | None, float]:
@@ -63,6 +63,27 @@ def headline(name: str, figures: dict[str, Any]) -> list[tuple[str, str, str]]:
                     f"{sum(r['rate_limited'].values())} x 429, "
                     f"{r['app_cpu_per_prompt_ms']:.1f} CPU ms/prompt)",
                     "yes" if r["complete"] and r["last_dm_s"] <= 60 else "NO",
+                )
+            )
+    elif name == "fair_fanout":
+        fair, strict = figures["fair"], figures["strict"]
+        rows.append(
+            (
+                "fair fan-out: small workspaces' p50 / p99 lateness",
+                f"{fair['small_p50_s']:.1f} / {fair['small_p99_s']:.1f} s "
+                f"(strict due order: {strict['small_p99_s']:.0f} s p99; big one "
+                f"{fair['big_of_pace']:.2f} x Slack's pace)",
+                "yes" if figures["target_met"] else "NO",
+            )
+        )
+    elif name == "planning":
+        for r in figures["runs"]:
+            rows.append(
+                (
+                    f"idle planning pass, {r['standups']} standups ({r['backend']})",
+                    f"{r['idle_statements_max']} stmts, {r['idle_ms_median']:.1f} ms "
+                    f"(x{r['ms_ratio']:.1f} the smallest)",
+                    "yes" if figures["target_met"] else "NO",
                 )
             )
     elif name == "summary":

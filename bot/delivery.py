@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import secrets
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import structlog
@@ -19,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import blockers, home, runs
+from bot.group_commit import GroupWriter
 from bot.metrics import Metrics
 from bot.rules import attendance
 from bot.rules.away import Range, is_away
@@ -26,7 +28,13 @@ from bot.rules.questions import texts_of
 from bot.rules.reminders import prompt_reminder_at
 from bot.runtime import Services
 from bot.slack import recovery
-from bot.slack.gateway import PERMANENT_ERRORS, error_code, open_dm, send_dm
+from bot.slack.gateway import (
+    PERMANENT_ERRORS,
+    ShapedWebClient,
+    error_code,
+    open_dm,
+    send_dm,
+)
 from bot.slack.recovery import CannotTell, find_tagged, tag
 from bot.views.messages import prompt_message, text_message
 from bot.views.mrkdwn import md, mention
@@ -46,6 +54,14 @@ KEEPS_PER_LEASE = 4
 MAX_ATTEMPTS = 5
 SEND_CONCURRENCY = 50
 CLAIM_BATCH = 200
+# Fair fan-out: one workspace's sends at a time (most of them may be waiting for its rate
+# limit), prompts claimed but not yet sent in this process, and the wait for a Slack slot
+# beyond which a workspace is left out of a claim (its prompts stay for a later round).
+SENDS_PER_WORKSPACE = 10
+MAX_IN_FLIGHT = 4 * CLAIM_BATCH
+RATE_LIMITED_AFTER = 2.0
+# The workspace-wide bucket a fan-out waits for (chat.postMessage is limited per channel).
+FAN_OUT_METHOD = "conversations.open"
 
 UNDELIVERABLE = {
     "user_deleted": "their account is deactivated",
@@ -64,6 +80,10 @@ class Delivery:
     def __init__(self, services: Services, metrics: Metrics) -> None:
         self.services = services
         self.metrics = metrics
+        # Each prompt's "may be posting" mark and its record after posting wait for their own
+        # write, but share transactions with the other prompts being sent (one SQLite writer).
+        self._marking = GroupWriter(self._write_marks)
+        self._recording = GroupWriter(self._write_sent)
 
     async def expire_overdue(self) -> int:
         """Prompts too late to send (after downtime) are recorded as missed."""
@@ -76,33 +96,69 @@ class Delivery:
         return missed
 
     async def send_due(self) -> int:
-        """Claim due prompts in batches and send them until none is left; returns how many."""
+        """Claim due prompts in batches and send them until none is left; returns how many.
+
+        Fair between workspaces (PROMPT_CLAIM_PER_WORKSPACE > 0): each claim takes at most that
+        many of one workspace's prompts and none of a workspace still being sent by this process
+        or waiting out a Slack rate limit, and batches are sent side by side, so a small
+        workspace's prompts go out while a big one's fan-out proceeds at Slack's pace. With 0,
+        batches are claimed in strict due order, one after the other."""
         services = self.services
-        sent_total = 0
-        touched_runs: set[tuple[int, int]] = set()
-        while True:
-            now = services.clock()
-            token = secrets.token_hex(16)
-            async with services.db.session() as session:
-                claimed = await jobs.claim_due_batch(
-                    session, now, services.prompt_lease, token, CLAIM_BATCH
-                )
-                views = await prompts.prompt_views_by_id(session, claimed)
-            if not claimed:
-                break
-            self.metrics.prompts_due.inc(len(claimed))
-            async with self._keeping(token):
-                touched_runs |= await self._deliver_batch(views, now, token)
-            sent_total += len(claimed)
-            if len(claimed) < CLAIM_BATCH:
-                break
-        for workspace_id, run_id in touched_runs:
+        cap = services.settings.prompt_claim_per_workspace or None
+        fan = _FanOut()
+        pending: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                now = services.clock()
+                token = secrets.token_hex(16)
+                busy = fan.busy_workspaces() | await fan.rate_limited() if cap else set()
+                fan.progress.clear()
+                async with services.db.session() as session:
+                    claimed = await jobs.claim_due_batch(
+                        session,
+                        now,
+                        services.prompt_lease,
+                        token,
+                        CLAIM_BATCH,
+                        per_workspace=cap,
+                        busy=busy,
+                    )
+                    views = await prompts.prompt_views_by_id(session, claimed)
+                if claimed:
+                    self.metrics.prompts_due.inc(len(claimed))
+                    fan.start(views, cap)  # busy from now on, before the next claim
+                    batch = asyncio.create_task(self._send_claimed(views, now, token, fan))
+                    pending.add(batch)
+                    batch.add_done_callback(pending.discard)
+                    if cap is None:
+                        await batch  # strict due order: one batch after the other
+                    if len(claimed) == CLAIM_BATCH and fan.in_flight < MAX_IN_FLIGHT:
+                        continue  # more is claimable right away
+                if not pending:
+                    break
+                await fan.progress.wait()  # a workspace finished a batch: claim again
+        finally:
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        for workspace_id, run_id in fan.touched:
             async with services.db.session() as session:
                 client = await services.slack.bot_client(session, workspace_id)
             if client is not None:
                 await runs.request_summary(services, client, workspace_id, run_id)
-        await home.runs_changed(services, touched_runs)
-        return sent_total
+        await home.runs_changed(services, fan.touched)
+        return fan.claimed
+
+    async def _send_claimed(
+        self, views: list[PromptView], now: dt.datetime, token: str, fan: _FanOut
+    ) -> None:
+        """Send one claimed batch under its lease; each workspace in it is busy until done."""
+        try:
+            async with self._keeping(token):
+                await self._deliver_batch(views, now, token, fan)
+        except Exception:
+            log.exception("prompt_batch_failed")  # its leases run out; a later tick retries
+        finally:
+            fan.finish(views)
 
     @asynccontextmanager
     async def _keeping(self, token: str) -> AsyncIterator[None]:
@@ -130,9 +186,11 @@ class Delivery:
                 await keeper
 
     async def _deliver_batch(
-        self, views: list[PromptView], now: dt.datetime, token: str
-    ) -> set[tuple[int, int]]:
-        """Send claimed prompts: each run's summary first (once), then the DMs concurrently."""
+        self, views: list[PromptView], now: dt.datetime, token: str, fan: _FanOut
+    ) -> None:
+        """Send claimed prompts: each run's summary first (once), then the DMs concurrently,
+        at most SENDS_PER_WORKSPACE of one workspace at a time (one waiting for its rate limit
+        never takes every slot)."""
         services = self.services
         workspace_ids = {v.prompt.workspace_id for v in views}
         async with services.db.session() as session:
@@ -140,22 +198,20 @@ class Delivery:
             teams = await workspaces.team_ids(session, workspace_ids)
             away = await _away_in_batch(session, views)
             follow_ups = await blockers.open_in_batch(session, views)
-        semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
-        summaries: dict[tuple[int, int], asyncio.Task[str | None]] = {}
-        touched: set[tuple[int, int]] = set()
+        fan.clients.update(clients)
 
         async def summary_once(workspace_id: int, run_id: int, client: AsyncWebClient) -> None:
             """Each run's summary heads its thread before the first DM goes out."""
             key = (workspace_id, run_id)
-            if key not in summaries:
-                summaries[key] = asyncio.ensure_future(
+            if key not in fan.summaries:
+                fan.summaries[key] = asyncio.ensure_future(
                     runs.publish_summary(services, client, workspace_id, run_id)
                 )
-            await summaries[key]
+            await fan.summaries[key]
 
         async def one(view: PromptView) -> None:
             workspace_id = view.prompt.workspace_id
-            async with semaphore:
+            async with fan.workspace_slots(workspace_id), fan.slots:
                 with structlog.contextvars.bound_contextvars(
                     team_id=teams.get(workspace_id), standup_id=view.standup.id
                 ):
@@ -173,10 +229,9 @@ class Delivery:
                         # "Still blocked on …?" comes first, above the prompt.
                         await blockers.ask_still_blocked(services, client, view, follow_ups)
                         if await self._send(view, client, token):
-                            touched.add((workspace_id, view.run.id))
+                            fan.touched.add((workspace_id, view.run.id))
 
         await asyncio.gather(*(one(v) for v in views))
-        return touched
 
     async def _ready(
         self,
@@ -257,15 +312,7 @@ class Delivery:
             opened = channel is None
             if channel is None:
                 channel = await open_dm(client, view.member.slack_user_id)
-            async with services.db.session() as session:
-                still_ours = await prompts.mark_posting(
-                    session,
-                    workspace_id,
-                    prompt_id,
-                    claim_token=token,
-                    now=services.clock(),
-                    lease=services.prompt_lease,
-                )
+            still_ours = await self._marking.submit((workspace_id, prompt_id, token))
             if not still_ours:  # our lease ran out and another replica took it over
                 log_.warning("prompt_claim_lost")
                 return False
@@ -303,30 +350,47 @@ class Delivery:
         *,
         opened: bool = False,
     ) -> None:
-        """Record the DM that is in Slack (one transaction per delivered prompt)."""
+        """Record the DM that is in Slack (together with other prompts' records: one
+        transaction per group, bot.group_commit)."""
         workspace_id, prompt_id = view.prompt.workspace_id, view.prompt.id
-        fresh: PromptView | None = None
+        now = self.services.clock()
+        sent = prompts.SentDM(
+            workspace_id,
+            prompt_id,
+            channel,
+            ts,
+            sent_at=now,
+            # From the run's close as it is now; checked again when due (bot.reminders).
+            remind_at=prompt_reminder_at(
+                now, view.run.close_at, view.standup.reminder_minutes_before
+            ),
+        )
+        remember = (workspace_id, view.member.id, channel) if opened else None
+        state = await self._recording.submit((sent, remember))
+        if state in ANSWERED_MEANWHILE:
+            # Answered in the instant between posting and recording: show it in the DM.
+            async with self.services.db.session() as session:
+                fresh = await prompts.get_prompt_view(session, workspace_id, prompt_id)
+            if fresh is not None:
+                await runs.update_prompt_message(client, fresh, str(state))
+
+    async def _write_marks(self, claims: Sequence[tuple[int, int, str]]) -> list[bool]:
+        """mark_posting for a group of prompts: whether each claim still holds."""
         now = self.services.clock()
         async with self.services.db.session() as session:
-            if opened:
-                await members.remember_dm_channel(session, workspace_id, view.member.id, channel)
-            state = await prompts.record_sent(
-                session,
-                workspace_id,
-                prompt_id,
-                dm_channel_id=channel,
-                message_ts=ts,
-                now=now,
-                # From the run's close as it is now; checked again when due (bot.reminders).
-                remind_at=prompt_reminder_at(
-                    now, view.run.close_at, view.standup.reminder_minutes_before
-                ),
+            marked = await prompts.mark_posting(
+                session, claims, now=now, lease=self.services.prompt_lease
             )
-            if state in ANSWERED_MEANWHILE:
-                # Answered in the instant between posting and recording: show it in the DM.
-                fresh = await prompts.get_prompt_view(session, workspace_id, prompt_id)
-        if state in ANSWERED_MEANWHILE and fresh is not None:
-            await runs.update_prompt_message(client, fresh, str(state))
+        return [(w, p) in marked for w, p, _ in claims]
+
+    async def _write_sent(
+        self, items: Sequence[tuple[prompts.SentDM, tuple[int, int, str] | None]]
+    ) -> list[PromptState | None]:
+        """record_sent for a group of prompts (and the DM channels opened for them)."""
+        async with self.services.db.session() as session:
+            await members.remember_dm_channels(session, [c for _, c in items if c is not None])
+            states = await prompts.record_sent(session, [sent for sent, _ in items])
+        return [states.get((s.workspace_id, s.prompt_id)) for s, _ in items]
 
     async def _failed(
         self, view: PromptView, client: AsyncWebClient, token: str, code: str
@@ -336,8 +400,8 @@ class Delivery:
         if code == "channel_not_found" and view.member.dm_channel_id:
             # A stale cached DM channel: forget it and try again shortly.
             async with self.services.db.session() as session:
-                await members.remember_dm_channel(
-                    session, view.prompt.workspace_id, view.member.id, None
+                await members.remember_dm_channels(
+                    session, [(view.prompt.workspace_id, view.member.id, None)]
                 )
             await self._finish(view, token, PromptState.PENDING, error=code, retry_in=1)
             return
@@ -416,6 +480,64 @@ class Delivery:
                 claim_token=None,
                 **values,
             )
+
+
+class _FanOut:
+    """One send_due pass: what is in flight, per workspace, across its concurrent batches."""
+
+    def __init__(self) -> None:
+        self.slots = asyncio.Semaphore(SEND_CONCURRENCY)
+        self.progress = asyncio.Event()
+        self.claimed = 0
+        self.in_flight = 0
+        self.touched: set[tuple[int, int]] = set()
+        self.clients: dict[int, AsyncWebClient | None] = {}
+        self.summaries: dict[tuple[int, int], asyncio.Future[str | None]] = {}
+        self._busy: dict[int, int] = {}
+        self._more: set[int] = set()  # took a whole cap in their last claim: may have more due
+        self._per_workspace: dict[int, asyncio.Semaphore] = {}
+
+    def workspace_slots(self, workspace_id: int) -> asyncio.Semaphore:
+        slots = self._per_workspace.get(workspace_id)
+        if slots is None:
+            slots = self._per_workspace[workspace_id] = asyncio.Semaphore(SENDS_PER_WORKSPACE)
+        return slots
+
+    def start(self, views: list[PromptView], cap: int | None) -> None:
+        self.claimed += len(views)
+        self.in_flight += len(views)
+        taken = Counter(v.prompt.workspace_id for v in views)
+        for workspace_id, count in taken.items():
+            self._busy[workspace_id] = self._busy.get(workspace_id, 0) + 1
+            if count == cap:
+                self._more.add(workspace_id)
+            else:
+                self._more.discard(workspace_id)
+
+    def finish(self, views: list[PromptView]) -> None:
+        self.in_flight -= len(views)
+        for workspace_id in {v.prompt.workspace_id for v in views}:
+            left = self._busy.pop(workspace_id, 1) - 1
+            if left > 0:
+                self._busy[workspace_id] = left
+        self.progress.set()
+
+    def busy_workspaces(self) -> set[int]:
+        """Workspaces with a batch still being sent by this process."""
+        return set(self._busy)
+
+    async def rate_limited(self) -> set[int]:
+        """Workspaces of this pass that may have more due and whose Slack limit (shared by
+        replicas through Redis, pushed back by a 429's Retry-After) would hold a new claim for
+        a while."""
+        limited = set()
+        for workspace_id in self._more - set(self._busy):
+            client = self.clients.get(workspace_id)
+            if not isinstance(client, ShapedWebClient):
+                continue
+            if await client.backlog(FAN_OUT_METHOD) > RATE_LIMITED_AFTER:
+                limited.add(workspace_id)
+        return limited
 
 
 async def _away_in_batch(

@@ -42,6 +42,8 @@ LOOKBACK = dt.timedelta(hours=24)
 HORIZON = dt.timedelta(minutes=10)
 # A standup is planned again once less than this is left of its planned window.
 REPLAN_MARGIN = dt.timedelta(minutes=5)
+# A planned standup is looked at again before its next prompt is due, and at least this often.
+PLAN_AT_LEAST_EVERY = dt.timedelta(hours=12)
 # Seconds a planning pass may spend learning which channels are private.
 LEARN_PRIVACY_BUDGET = 5.0
 
@@ -223,8 +225,8 @@ async def plan_standup(
     """
     holidays = holidays if holidays is not None else HolidayLookup()
     members = await standups.standup_participants(session, workspace_id, standup.id)
-    if not members:
-        standup.planned_until = now + HORIZON
+    if not members:  # adding participants plans it again (storage.standups clears the mark)
+        standup.planned_until = now + PLAN_AT_LEAST_EVERY
         return 0
     candidate_dates = {
         (now + delta).date() for delta in (-LOOKBACK, -LOOKBACK / 2, dt.timedelta(0), HORIZON)
@@ -283,8 +285,34 @@ async def plan_standup(
         for m in members
         if not (m.deleted or m.is_bot)
     )
-    standup.planned_until = now + HORIZON if zones_known else None
+    standup.planned_until = planned_until(standup, members, now) if zones_known else None
     return inserted
+
+
+def planned_until(standup: Standup, members: list[Member], now: dt.datetime) -> dt.datetime:
+    """How long a plan made at `now` holds (pure): until the first occurrence beyond the
+    planned window (now + HORIZON, end excluded) in any participant's zone, at most
+    PLAN_AT_LEAST_EVERY ahead. Idle ticks then skip the standup until shortly before its next
+    prompt; a change to it, its participants or their time zones or away periods clears the
+    mark and it is planned on the next tick."""
+    ceiling = now + PLAN_AT_LEAST_EVERY
+    cadence = cadence_of(standup.cadence, standup.weekday_mask)
+    if cadence is None:
+        return ceiling
+    local_time = parse_local_time(standup.local_time)
+    # Strictly after this instant = at or after the window's (excluded) end.
+    after = max(now + HORIZON, standup.schedule_from) - dt.timedelta(microseconds=1)
+    zones = {
+        zone.key: zone
+        for member in members
+        if may_prompt(standup, member) and (zone := member_zone(standup, member)) is not None
+    }
+    soonest = ceiling
+    for zone in zones.values():
+        found = cadences.next_occurrence(cadence, local_time, zone, after)
+        if found is not None:
+            soonest = min(soonest, found[1])
+    return max(soonest, now + HORIZON)
 
 
 def next_run_of(standup: Standup, members: list[Member], now: dt.datetime) -> dt.datetime | None:

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # How long a claimed prompt is held by a sender that stops extending it (a killed
     # replica): after this another replica looks for it in Slack and sends it if it is not.
     prompt_lease_seconds: float = Field(default=40.0, ge=2, le=600)
+    # Fair fan-out: at most this many of one workspace's due prompts per claimed batch, so a
+    # big workspace's rate-limited fan-out never holds back small ones (0: strict due order).
+    prompt_claim_per_workspace: int = Field(default=50, ge=0, le=10_000)
     tz_refresh_hours: int = Field(default=24, ge=1)
     role: Literal["web", "worker", "all"] = "all"
     trust_proxy_headers: bool = False

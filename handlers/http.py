@@ -12,8 +12,6 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy import text
@@ -115,14 +113,15 @@ def _slack_events(slack: SlackApps, signing_secret: str) -> Handler:
             return web.json_response({"error": checked.reason}, status=checked.status)
         headers = _headers(request)
         headers["content-type"] = checked.media_type
+        # Bolt would read the text again with its own looser parser (a slash command whose
+        # text contains "payload" comes out empty): it gets the body exactly as it was checked,
+        # parsed once. Bolt takes a parsed body only from Socket Mode; the request is an HTTP
+        # one again right after (the mode only decides whether Bolt checks a signature, which
+        # it does not do twice here: see handlers.slack._app).
         bolt_request = AsyncBoltRequest(
-            body=checked.text, query=request.query_string, headers=headers
+            body=checked.body, query=request.query_string, headers=headers, mode="socket_mode"
         )
-        # Bolt verifies the signature again over the same text, but reads the body with its own
-        # looser parser (a slash command whose text contains "payload" comes out empty): it gets
-        # the body exactly as it was checked.
-        bolt_request.body = checked.body
-        bolt_request.context = build_async_context(AsyncBoltContext(), checked.body)
+        bolt_request.mode, bolt_request.raw_body = "http", checked.text
         bolt = slack.for_content_type(checked.media_type)
         bolt_response = await bolt.async_dispatch(bolt_request)
         if bolt_response.status >= 500 and bolt is slack.interactive:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import upsert
@@ -125,13 +126,19 @@ async def mark_profile_checked(
     )
 
 
-async def remember_dm_channel(
-    session: AsyncSession, workspace_id: int, member_id: int, channel_id: str | None
+async def remember_dm_channels(
+    session: AsyncSession, channels: Sequence[tuple[int, int, str | None]]
 ) -> None:
+    """Cache (workspace_id, member_id, DM channel) for many people at once, in one statement
+    (None forgets a stale channel)."""
+    if not channels:
+        return
+    table = cast(Table, Member.__table__)  # Core: one executemany, per-row values
     await session.execute(
-        update(Member)
-        .where(Member.workspace_id == workspace_id, Member.id == member_id)
-        .values(dm_channel_id=channel_id)
+        update(table)
+        .where(table.c.workspace_id == bindparam("w"), table.c.id == bindparam("m"))
+        .values(dm_channel_id=bindparam("channel")),
+        [{"w": w, "m": m, "channel": c} for w, m, c in channels],
     )
 
 

@@ -232,6 +232,8 @@ class Standup(Base):
         CheckConstraint("weekday_mask >= 0 AND weekday_mask < 128", name="weekday_mask_range"),
         CheckConstraint("tz_mode IN ('participant', 'fixed')", name="tz_mode_known"),
         CheckConstraint("tz_mode = 'participant' OR fixed_tz IS NOT NULL", name="fixed_tz_set"),
+        # The planner's one query per tick: standups whose plan runs out soon.
+        Index("ix_standup_plan_due", "active", "planned_until"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

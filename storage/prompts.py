@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, case, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import affected, upsert
@@ -157,26 +157,28 @@ async def set_prompt_state(
 
 async def mark_posting(
     session: AsyncSession,
-    workspace_id: int,
-    prompt_id: int,
+    claims: Sequence[tuple[int, int, str]],
     *,
-    claim_token: str,
     now: dt.datetime,
     lease: dt.timedelta,
-) -> bool:
-    """Last step before chat.postMessage: check the claim still holds and note that the DM
-    may reach Slack from now on (until its ts is recorded). False: another replica has it."""
+) -> set[tuple[int, int]]:
+    """Last step before chat.postMessage, for (workspace_id, prompt_id, claim_token) claims at
+    once: note that each DM may reach Slack from now on (until its ts is recorded) where the
+    claim still holds. Returns the (workspace_id, prompt_id) pairs marked; a missing one is
+    held by another replica now."""
+    if not claims:
+        return set()
     result = await session.execute(
         update(Prompt)
         .where(
-            Prompt.workspace_id == workspace_id,
-            Prompt.id == prompt_id,
-            Prompt.claim_token == claim_token,
+            tuple_(Prompt.workspace_id, Prompt.id, Prompt.claim_token).in_(list(claims)),
             Prompt.state == PromptState.SENDING,
         )
         .values(posting_at=now, lease_until=now + lease)
+        .returning(Prompt.workspace_id, Prompt.id)
+        .execution_options(synchronize_session=False)
     )
-    return affected(result) > 0
+    return {(w, p) for w, p in result}
 
 
 async def close_unsent(session: AsyncSession, workspace_id: int, run_id: int) -> int:
@@ -193,38 +195,64 @@ async def close_unsent(session: AsyncSession, workspace_id: int, run_id: int) ->
     return affected(result)
 
 
+@dataclass(frozen=True)
+class SentDM:
+    """A prompt's DM that is in Slack: where, its ts, when it was seen there, and when its
+    reminder is due (None: no reminder)."""
+
+    workspace_id: int
+    prompt_id: int
+    dm_channel_id: str
+    message_ts: str
+    sent_at: dt.datetime
+    remind_at: dt.datetime | None
+
+
 async def record_sent(
-    session: AsyncSession,
-    workspace_id: int,
-    prompt_id: int,
-    *,
-    dm_channel_id: str,
-    message_ts: str,
-    now: dt.datetime,
-    remind_at: dt.datetime | None = None,
-) -> PromptState | None:
-    """Record the posted DM. The prompt becomes 'sent' unless it was answered or skipped in
-    the moment between posting and recording; returns the resulting state. `remind_at`: when
-    its automatic reminder is due (None: no reminder)."""
-    where = (Prompt.workspace_id == workspace_id, Prompt.id == prompt_id)
+    session: AsyncSession, sent: Sequence[SentDM]
+) -> dict[tuple[int, int], PromptState]:
+    """Record posted DMs (one statement for all). Each prompt becomes 'sent' unless it was
+    answered or skipped in the moment between posting and recording; returns the resulting
+    state by (workspace_id, prompt_id)."""
+    if not sent:
+        return {}
+    table = cast(Table, Prompt.__table__)  # Core: one executemany, per-row values
     await session.execute(
-        update(Prompt)
-        .where(*where)
+        update(table)
+        .where(table.c.workspace_id == bindparam("w"), table.c.id == bindparam("p"))
         .values(
             state=case(
-                (Prompt.state == PromptState.SENDING, PromptState.SENT.value),
-                else_=Prompt.state,
+                (table.c.state == PromptState.SENDING.value, PromptState.SENT.value),
+                else_=table.c.state,
             ),
-            dm_channel_id=dm_channel_id,
-            message_ts=message_ts,
-            sent_at=now,
+            dm_channel_id=bindparam("channel"),
+            message_ts=bindparam("ts"),
+            sent_at=bindparam("sent_at"),
             lease_until=None,
             claim_token=None,
             error=None,
-            remind_at=remind_at,
+            remind_at=bindparam("remind"),
+        ),
+        [
+            {
+                "w": s.workspace_id,
+                "p": s.prompt_id,
+                "channel": s.dm_channel_id,
+                "ts": s.message_ts,
+                "sent_at": s.sent_at,
+                "remind": s.remind_at,
+            }
+            for s in sent
+        ],
+    )
+    rows = await session.execute(
+        select(Prompt.workspace_id, Prompt.id, Prompt.state).where(
+            tuple_(Prompt.workspace_id, Prompt.id).in_(
+                [(s.workspace_id, s.prompt_id) for s in sent]
+            )
         )
     )
-    return (await session.execute(select(Prompt.state).where(*where))).scalar_one_or_none()
+    return {(w, p): PromptState(state) for w, p, state in rows}
 
 
 async def claim_reply(

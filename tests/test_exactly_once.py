@@ -51,7 +51,7 @@ class Replicas:
         self.database_url, self.redis_url, self.slack = database_url, redis_url, slack
         self.tokens: dict[str, AppProcess] = {}
 
-    def launch(self) -> AppProcess:
+    def launch(self, **settings: str) -> AppProcess:
         token = f"xoxb-once-{uuid.uuid4().hex}"
         self.slack.add_token(token, self.slack.team_id)
         env = {
@@ -65,6 +65,7 @@ class Replicas:
             "SCHEDULER_TICK_SECONDS": "0.5",
             "PROMPT_LEASE_SECONDS": str(LEASE_SECONDS),
             "LOG_FORMAT": "json",
+            **settings,
         }
         process = self.pool.new(env, ())
         self.tokens[token] = process
@@ -214,8 +215,13 @@ async def test_a_rate_limited_fan_out_on_two_replicas_sends_each_prompt_once(
 ) -> None:
     """100 people never DMed before, due in one minute: conversations.open is paced at about
     50 a minute (shared through Redis), so the fan-out outlasts the claims' lease many times
-    over. The sender keeps extending its leases, so the other replica never takes over."""
-    first, second = replicas.launch(), replicas.launch()
+    over. The sender keeps extending its leases, so the other replica never takes over.
+
+    Each replica here has a token (so rate-limit buckets) of its own: with claims capped at
+    50 per workspace the second replica would send the second half from its own burst, so
+    the cap is lifted above the fan-out's size (one claim takes all 100)."""
+    whole = {"PROMPT_CLAIM_PER_WORKSPACE": str(len(PEOPLE))}
+    first, second = replicas.launch(**whole), replicas.launch(**whole)
     await start_all(first, second)
     await slack.wait_for("auth.test", count=2)
     due = current_minute()

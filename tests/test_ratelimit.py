@@ -26,7 +26,7 @@ import redis.asyncio as redis
 import structlog
 
 from bot.metrics import Metrics
-from bot.slack.gateway import SlackGateway
+from bot.slack.gateway import ShapedWebClient, SlackGateway
 from bot.slack.ratelimit import (
     POST_MESSAGE_PER_CHANNEL,
     TIER_2,
@@ -375,3 +375,56 @@ async def test_429_retry_after_is_honoured_and_shared_with_other_callers() -> No
             )
             == 1
         )
+
+
+# --- backlog: a peek for fair fan-out (bot.delivery) ---------------------------------------------
+
+
+async def test_backlog_tells_the_wait_without_taking_a_token() -> None:
+    limiter = LocalLimiter()
+    limit = Limit(rate=1.0, burst=2.0)
+    assert await limiter.backlog("k", limit) == 0.0
+    assert [await limiter.reserve("k", limit) for _ in range(2)] == [0.0, 0.0]
+    started = time.monotonic()
+    peeks = [await limiter.backlog("k", limit) for _ in range(3)]
+    elapsed = time.monotonic() - started
+    # Peeking takes nothing: every peek sees the same wait for the next token.
+    assert all(_between(p, 1.0 - 2 * elapsed - 0.01, 1.0) for p in peeks), peeks
+    await limiter.penalize("k", limit, 5.0)  # a 429's Retry-After
+    assert _between(await limiter.backlog("k", limit), 5.0, 6.0)
+
+
+async def test_redis_backlog_is_shared_between_replicas(redis_url: str) -> None:
+    first, second = RedisLimiter(redis_url), RedisLimiter(redis_url)
+    key, limit = _key(), Limit(rate=1.0, burst=3.0)
+    try:
+        assert await second.backlog(key, limit) == 0.0
+        await first.penalize(key, limit, 4.0)
+        assert _between(await second.backlog(key, limit), 4.0, 5.0)
+        assert _between(await second.backlog(key, limit), 4.0, 5.0)  # nothing was taken
+    finally:
+        await first._redis.delete(key)
+        await first.close()
+        await second.close()
+
+
+async def test_a_429_makes_the_workspace_clients_backlog_its_retry_after() -> None:
+    """bot.delivery leaves a workspace out of a fan-out claim while its client's backlog (the
+    workspace-wide bucket of conversations.open) says a 429 is being waited out."""
+    async with FakeSlack() as slack:
+        slack.add_user("U0ANA0001", "ana")
+        gateway, db = await _gateway(slack)
+        client = gateway.client(BOT_TOKEN)
+        assert isinstance(client, ShapedWebClient)
+        slack.fail_next("conversations.open", status=429, retry_after=3)
+        try:
+            opening = asyncio.create_task(client.conversations_open(users="U0ANA0001"))
+            await slack.wait_for("conversations.open")
+            await asyncio.sleep(0.05)  # the retry handler has told the bucket by now
+            # Retry-After, then one token's refill (50 a minute) before the next call.
+            assert _between(await client.backlog("conversations.open"), 2.9, 3.0 + 60 / 50)
+            assert await client.backlog("users.info") == 0.0  # other buckets are free
+            assert (await opening)["ok"]
+        finally:
+            await gateway.close()
+            await db.dispose()

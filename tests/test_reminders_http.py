@@ -6,6 +6,7 @@ Home switch; answering from the reminder's button.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
@@ -14,7 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func, select
 
+from storage.models import Prompt
 from tests.harness import (
     Clock,
     RunningApp,
@@ -44,6 +47,21 @@ def is_reminder(call: Call) -> bool:
 
 def reminded(slack: FakeSlack) -> list[str]:
     return ["U" + c.body["channel"][1:] for c in slack.calls if is_reminder(c)]
+
+
+async def recorded_as_sent(app: RunningApp, count: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Wait until `count` prompts are recorded as sent: the app records each DM just after
+    Slack took it (together with others being sent, bot.group_commit)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with app.app.services.db.session() as session:
+            sent = await session.scalar(
+                select(func.count(Prompt.id)).where(Prompt.sent_at.is_not(None))
+            )
+        if (sent or 0) >= count:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{sent} of {count} recorded"
+        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -220,6 +238,7 @@ async def test_an_unanswered_dm_offers_a_late_answer_until_the_next_run(env: Env
     env.clock.advance(hours=20)
     await env.command(ALICE, "run Core")
     await slack.wait_for("chat.postMessage", count=6, predicate=is_prompt)
+    await recorded_as_sent(env.app, 6)  # the next run has begun once its DMs are recorded
     button = find_action(late_dm["blocks"], "prompt_answer")
     before = len(slack.calls_to("response_url"))
     await env.app.requests.block_action(BOB, "prompt_answer", button["value"], message=late_dm)

@@ -141,6 +141,12 @@ class ShapedWebClient(AsyncWebClient):
         self._metrics = metrics
         self._session_provider = session_provider
 
+    async def backlog(self, api_method: str) -> float:
+        """Seconds a call of `api_method` (its workspace-wide bucket) would wait for a slot
+        now, after any 429's Retry-After; 0.0 when free or not shaped."""
+        bucket = bucket_for(self._team_key, api_method, None)
+        return 0.0 if bucket is None else await self._limiter.backlog(*bucket)
+
     async def api_call(
         self,
         api_method: str,

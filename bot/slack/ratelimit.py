@@ -76,6 +76,9 @@ class Limiter(Protocol):
         """Admission, not reservation: take a token if there is one and return 0.0; else take
         nothing and return how long until there is one (callers refuse rather than wait)."""
 
+    async def backlog(self, key: str, limit: Limit) -> float:
+        """How long a call would wait for this bucket now, taking nothing (0.0: free)."""
+
 
 class LocalLimiter:
     """In-process buckets (one replica, or Redis unavailable)."""
@@ -106,6 +109,12 @@ class LocalLimiter:
         if len(self._buckets) > 100_000:
             self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
         return 0.0 if taken else (1.0 - tokens) / limit.rate
+
+    async def backlog(self, key: str, limit: Limit) -> float:
+        now = time.monotonic()
+        tokens, at = self._buckets.get(key, (limit.burst, now))
+        tokens = min(limit.burst, tokens + (now - at) * limit.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / limit.rate
 
 
 _RESERVE_LUA = """
@@ -151,6 +160,20 @@ return tostring(wait)
 """
 
 
+_BACKLOG_LUA = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + (now - at) * rate)
+if tokens >= 1 then return '0' end
+return tostring((1 - tokens) / rate)
+"""
+
+
 class RedisLimiter:
     """Buckets in Redis so every replica shares them; falls back to local ones if Redis fails."""
 
@@ -162,6 +185,7 @@ class RedisLimiter:
         self._redis = redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self._script = self._redis.register_script(_RESERVE_LUA)
         self._admit_script = self._redis.register_script(_ADMIT_LUA)
+        self._backlog_script = self._redis.register_script(_BACKLOG_LUA)
         self._local = LocalLimiter()
         self._down_until = 0.0
 
@@ -205,6 +229,15 @@ class RedisLimiter:
                 )
                 self._down_until = time.monotonic() + self.RETRY_REDIS_AFTER
         return await self._local.admit(key, limit)
+
+    async def backlog(self, key: str, limit: Limit) -> float:
+        if not self.degraded:
+            try:
+                result = await self._backlog_script(keys=[key], args=[limit.rate, limit.burst])
+                return float(result.decode() if isinstance(result, bytes) else result)
+            except Exception:  # a peek only: the next reserve() notices and degrades
+                log.debug("redis_rate_limit_backlog_failed", exc_info=True)
+        return await self._local.backlog(key, limit)
 
     async def ping(self) -> bool:
         try:

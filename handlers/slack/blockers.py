@@ -22,12 +22,12 @@ from bot.views.blockers import (
     mark_answered,
 )
 from bot.views.blockkit import Message
-from handlers.slack.context import parse_id, services_of, workspace_id_of
+from handlers.slack.context import acked, parse_id, services_of, workspace_id_of
 
 
 def register(app: AsyncApp) -> None:
-    app.action(A_BLOCKER_RESOLVED)(on_resolved)
-    app.action(A_BLOCKER_STILL)(on_still_blocked)
+    app.action(A_BLOCKER_RESOLVED)(acked(on_resolved))
+    app.action(A_BLOCKER_STILL)(acked(on_still_blocked))
 
 
 async def on_resolved(args: AsyncArgs) -> None:
@@ -39,7 +39,6 @@ async def on_still_blocked(args: AsyncArgs) -> None:
 
 
 async def _answer(args: AsyncArgs, *, resolved: bool) -> None:
-    await args.ack()
     ref = blockers.BlockerRef(
         await workspace_id_of(args.context),
         str(args.body["user"]["id"]),

@@ -29,7 +29,7 @@ from bot.views.blockkit import (
     question_block_id,
 )
 from bot.views.modals import answer_modal
-from handlers.slack.context import parse_id, services_of, workspace_id_of
+from handlers.slack.context import after_ack, parse_id, services_of, workspace_id_of
 from handlers.slack.home import show_notice
 
 log = structlog.get_logger("asyncstand.handlers")
@@ -62,6 +62,11 @@ async def _say(args: AsyncArgs, refusal: Refusal) -> None:
 
 async def on_answer_button(args: AsyncArgs) -> None:
     await args.ack()
+    async with after_ack(args.context):
+        await _open_answer_form(args)
+
+
+async def _open_answer_form(args: AsyncArgs) -> None:
     services = services_of(args.context)
     ref = await _button_ref(args)
     form = await checkins.answer_form(services, ref)
@@ -86,12 +91,13 @@ async def on_answer_button(args: AsyncArgs) -> None:
 async def on_skip_button(args: AsyncArgs) -> None:
     await args.ack()
     services = services_of(args.context)
-    ref = await _button_ref(args)
-    outcome = await checkins.skip(services, ref)
-    if isinstance(outcome, Refusal):
-        await _say(args, outcome)
-        return
-    await checkins.publish(services, args.client, ref.workspace_id, outcome)
+    async with after_ack(args.context):
+        ref = await _button_ref(args)
+        outcome = await checkins.skip(services, ref)
+        if isinstance(outcome, Refusal):
+            await _say(args, outcome)
+            return
+        await checkins.publish(services, args.client, ref.workspace_id, outcome)
 
 
 def _submitted(element: object) -> str | None:
@@ -128,4 +134,5 @@ async def on_answer_submit(args: AsyncArgs) -> None:
         await ack(response_action="errors", errors=errors)
         return
     await ack()
-    await checkins.publish(services, args.client, ref.workspace_id, outcome)
+    async with after_ack(args.context):
+        await checkins.publish(services, args.client, ref.workspace_id, outcome)

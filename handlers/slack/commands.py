@@ -40,7 +40,7 @@ from bot.views.modals import create_modal, edit_modal
 from bot.views.mrkdwn import md
 from handlers.slack.blockers import blockers_command
 from handlers.slack.command_text import MAX_TEXT, parse, parse_owners
-from handlers.slack.context import caller_of, parse_id, services_of
+from handlers.slack.context import after_ack, caller_of, parse_id, services_of
 from handlers.slack.reports import export_command, report_command
 
 log = structlog.get_logger("asyncstand.handlers")
@@ -90,10 +90,11 @@ async def on_standup(args: AsyncArgs) -> None:
         await ack(response_type="ephemeral", text=wording.which_standup(usage))
         return
     await ack()
-    caller = await caller_of(args.context, args.client, str(command["user_id"]))
-    reply = await handler(args, caller, parsed.argument)
-    if reply is not None:
-        await args.respond(response_type="ephemeral", replace_original=False, **reply)
+    async with after_ack(args.context):
+        caller = await caller_of(args.context, args.client, str(command["user_id"]))
+        reply = await handler(args, caller, parsed.argument)
+        if reply is not None:
+            await args.respond(response_type="ephemeral", replace_original=False, **reply)
 
 
 def _refusal_or(outcome: Any, render: Callable[[Any], Message]) -> Message:
@@ -281,6 +282,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 
 async def on_delete_confirm(args: AsyncArgs) -> None:
     await args.ack()
+    async with after_ack(args.context):
+        await _delete_confirmed(args)
+
+
+async def _delete_confirmed(args: AsyncArgs) -> None:
     respond = args.respond
     standup_id = parse_id((args.action or {}).get("value"))
     if standup_id is None:

@@ -28,16 +28,16 @@ from bot.views import wording
 from bot.views.blockkit import A_HOME_EDIT, A_HOME_PAUSE, A_HOME_RESUME, A_HOME_RUN, Block
 from bot.views.home import notice_modal
 from bot.views.modals import edit_modal
-from handlers.slack.context import caller_of, parse_id, services_of, workspace_id_of
+from handlers.slack.context import acked, caller_of, parse_id, services_of, workspace_id_of
 
 log = structlog.get_logger("asyncstand.handlers")
 
 
 def register(app: AsyncApp) -> None:
-    app.action(A_HOME_RUN)(on_run)
-    app.action(A_HOME_PAUSE)(on_pause)
-    app.action(A_HOME_RESUME)(on_resume)
-    app.action(A_HOME_EDIT)(on_edit)
+    app.action(A_HOME_RUN)(acked(on_run))
+    app.action(A_HOME_PAUSE)(acked(on_pause))
+    app.action(A_HOME_RESUME)(acked(on_resume))
+    app.action(A_HOME_EDIT)(acked(on_edit))
 
 
 async def on_home_opened(args: AsyncArgs) -> None:
@@ -61,7 +61,6 @@ async def publish_home(context: AsyncBoltContext, client: AsyncWebClient, user_i
 
 
 async def _clicked(args: AsyncArgs) -> tuple[Caller, int | None]:
-    await args.ack()
     caller = await caller_of(args.context, args.client, str(args.body["user"]["id"]))
     return caller, parse_id((args.action or {}).get("value"))
 

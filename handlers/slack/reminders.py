@@ -8,7 +8,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot import reminders
 from bot.views.blockkit import A_REMINDERS_TOGGLE
-from handlers.slack.context import caller_of, services_of
+from handlers.slack.context import after_ack, caller_of, services_of
 from handlers.slack.home import publish_home
 
 WANTED = {"off": True, "on": False}
@@ -22,7 +22,8 @@ async def on_reminders_button(args: AsyncArgs) -> None:
     await args.ack()
     user_id = str(args.body["user"]["id"])
     off = WANTED.get(str((args.action or {}).get("value")))
-    if off is not None:
-        caller = await caller_of(args.context, args.client, user_id)
-        await reminders.own_reminders(services_of(args.context), caller, off=off)
-    await publish_home(args.context, args.client, user_id)
+    async with after_ack(args.context):
+        if off is not None:
+            caller = await caller_of(args.context, args.client, user_id)
+            await reminders.own_reminders(services_of(args.context), caller, off=off)
+        await publish_home(args.context, args.client, user_id)

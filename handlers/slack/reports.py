@@ -19,7 +19,7 @@ from bot.slack.gateway import error_code
 from bot.views import reports as views
 from bot.views import wording
 from bot.views.blockkit import A_HOME_REPORT, Message
-from handlers.slack.context import caller_of, parse_id, services_of
+from handlers.slack.context import acked, caller_of, parse_id, services_of
 
 log = structlog.get_logger("asyncstand.handlers")
 
@@ -27,7 +27,7 @@ HOME_REPORT_DAYS = 30
 
 
 def register(app: AsyncApp) -> None:
-    app.action(A_HOME_REPORT)(on_home_report)
+    app.action(A_HOME_REPORT)(acked(on_home_report))
 
 
 async def report_command(args: AsyncArgs, caller: Caller, argument: str) -> Message | None:
@@ -73,7 +73,6 @@ async def export_command(args: AsyncArgs, caller: Caller, argument: str) -> Mess
 async def on_home_report(args: AsyncArgs) -> None:
     """App Home's Report button: the standup's last 30 days in a modal, for the clicking user,
     with the same checks as the command (an id of another workspace's standup is not found)."""
-    await args.ack()
     standup_id = parse_id((args.action or {}).get("value"))
     caller = await caller_of(args.context, args.client, str(args.body["user"]["id"]))
     services = services_of(args.context)
