@@ -3,7 +3,6 @@ call one use case and render its outcome."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,9 +29,9 @@ from handlers.slack import (
     reports,
 )
 from handlers.slack.context import (
-    AFTER_ACK_CONCURRENCY,
     AFTER_ACK_KEY,
     SERVICES_KEY,
+    AfterAckSlots,
     PooledRespond,
 )
 
@@ -77,7 +76,7 @@ class SlackApps:
 
 def build_bolt(services: Services) -> SlackApps:
     """The Bolt apps with our middleware and every feature's listeners."""
-    after_ack = asyncio.Semaphore(AFTER_ACK_CONCURRENCY)  # shared by both apps
+    after_ack = AfterAckSlots()  # shared by both apps
     interactive = _app(services, after_ack, process_before_response=False)
     events_app = _app(services, after_ack, process_before_response=True)
 
@@ -106,7 +105,7 @@ def build_bolt(services: Services) -> SlackApps:
 
 
 def _app(
-    services: Services, after_ack: asyncio.Semaphore, *, process_before_response: bool
+    services: Services, after_ack: AfterAckSlots, *, process_before_response: bool
 ) -> AsyncApp:
     settings = services.settings
     token = settings.slack_bot_token

@@ -62,7 +62,7 @@ async def _say(args: AsyncArgs, refusal: Refusal) -> None:
 
 async def on_answer_button(args: AsyncArgs) -> None:
     await args.ack()
-    async with after_ack(args.context):
+    async with after_ack(args.context, opens_modal=True):
         await _open_answer_form(args)
 
 

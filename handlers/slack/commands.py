@@ -60,6 +60,9 @@ NEEDS_NAME = {
     "export": "export <name> [csv|json] [from] [to]",
 }
 
+# Subcommands that answer with a modal (opened with the command's trigger_id).
+OPENS_MODAL = frozenset({"create", "edit"})
+
 Reply = Message | None
 # A subcommand: the request, who is asking, and the text after the subcommand.
 Subcommand = Callable[[AsyncArgs, Caller, str], Awaitable[Reply]]
@@ -90,7 +93,7 @@ async def on_standup(args: AsyncArgs) -> None:
         await ack(response_type="ephemeral", text=wording.which_standup(usage))
         return
     await ack()
-    async with after_ack(args.context):
+    async with after_ack(args.context, opens_modal=parsed.subcommand in OPENS_MODAL):
         caller = await caller_of(args.context, args.client, str(command["user_id"]))
         reply = await handler(args, caller, parsed.argument)
         if reply is not None:

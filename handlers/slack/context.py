@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -26,8 +27,24 @@ AFTER_ACK_KEY = "asyncstand_after_ack"
 # Listeners' work after their ack() (queries, replies, modals) runs at most this many at a time
 # (two: one computes while the other waits for the database or Slack); the rest wait their turn
 # in arrival order, parked: under a burst the event loop keeps acknowledging new requests instead
-# of sharing itself with a hundred follow-ups (bench/ack_latency.py).
+# of sharing itself with a hundred follow-ups (bench/ack_latency.py). Work that opens a modal has
+# its own lane of the same size: its trigger_id expires 3 s after the click, so it must not wait
+# behind a burst of replies that could as well come a few seconds later.
 AFTER_ACK_CONCURRENCY = 2
+
+Listener = Callable[[AsyncArgs], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class AfterAckSlots:
+    """The two bounded lanes for work after an ack: replies, and modals to open."""
+
+    replies: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(AFTER_ACK_CONCURRENCY)
+    )
+    modals: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(AFTER_ACK_CONCURRENCY)
+    )
 
 
 def services_of(context: AsyncBoltContext) -> Services:
@@ -37,23 +54,22 @@ def services_of(context: AsyncBoltContext) -> Services:
     return services
 
 
-def after_ack(context: AsyncBoltContext) -> asyncio.Semaphore:
-    """The slots for a listener's work after its ack: `async with after_ack(context): ...`."""
+def after_ack(context: AsyncBoltContext, *, opens_modal: bool = False) -> asyncio.Semaphore:
+    """The slots for a listener's work after its ack: `async with after_ack(context): ...`;
+    `opens_modal` for work that opens a modal with the request's trigger_id."""
     slots = context[AFTER_ACK_KEY]
-    assert isinstance(slots, asyncio.Semaphore)
-    return slots
+    assert isinstance(slots, AfterAckSlots)
+    return slots.modals if opens_modal else slots.replies
 
 
-def acked(
-    listener: Callable[[AsyncArgs], Awaitable[None]],
-) -> Callable[[AsyncArgs], Awaitable[None]]:
+def acked(listener: Listener, *, opens_modal: bool = False) -> Listener:
     """A button listener that acknowledges at once and does its work in the after-ack slots
     (for listeners with nothing to say in the ack itself)."""
 
     @functools.wraps(listener)
     async def run(args: AsyncArgs) -> None:
         await args.ack()
-        async with after_ack(args.context):
+        async with after_ack(args.context, opens_modal=opens_modal):
             await listener(args)
 
     return run

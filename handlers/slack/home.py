@@ -34,10 +34,10 @@ log = structlog.get_logger("asyncstand.handlers")
 
 
 def register(app: AsyncApp) -> None:
-    app.action(A_HOME_RUN)(acked(on_run))
+    app.action(A_HOME_RUN)(acked(on_run, opens_modal=True))
     app.action(A_HOME_PAUSE)(acked(on_pause))
     app.action(A_HOME_RESUME)(acked(on_resume))
-    app.action(A_HOME_EDIT)(acked(on_edit))
+    app.action(A_HOME_EDIT)(acked(on_edit, opens_modal=True))
 
 
 async def on_home_opened(args: AsyncArgs) -> None:

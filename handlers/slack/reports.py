@@ -27,7 +27,7 @@ HOME_REPORT_DAYS = 30
 
 
 def register(app: AsyncApp) -> None:
-    app.action(A_HOME_REPORT)(acked(on_home_report))
+    app.action(A_HOME_REPORT)(acked(on_home_report, opens_modal=True))
 
 
 async def report_command(args: AsyncArgs, caller: Caller, argument: str) -> Message | None:
