@@ -56,6 +56,6 @@ async def abandon(services: Services, event_id: str) -> None:
         await events.abandon_event(session, event_id)
 
 
-async def forget_old(services: Services) -> int:
+async def forget_old(services: Services, now: dt.datetime | None = None) -> int:
     async with services.db.session() as session:
-        return await events.forget_events_before(session, services.clock() - EVENT_MEMORY)
+        return await events.forget_events_before(session, (now or services.clock()) - EVENT_MEMORY)

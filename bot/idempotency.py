@@ -123,7 +123,7 @@ async def release(services: Services, ref: KeyRef) -> None:
         )
 
 
-async def forget_expired(services: Services) -> int:
+async def forget_expired(services: Services, now: dt.datetime | None = None) -> int:
     """Housekeeping: drop keys past their 24 hours (the scheduler calls this once a minute)."""
     async with services.db.session() as session:
-        return await tokens.forget_expired_keys(session, services.clock())
+        return await tokens.forget_expired_keys(session, now or services.clock())

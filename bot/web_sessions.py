@@ -351,9 +351,9 @@ async def sign_out(services: Services, session_id: str | None) -> bool:
         return await sessions.end_session(session, session_digest(session_id), services.clock())
 
 
-async def forget_expired(services: Services) -> int:
+async def forget_expired(services: Services, now: dt.datetime | None = None) -> int:
     """Housekeeping: sign-in attempts past their ten minutes, sessions that can't be used."""
-    now = services.clock()
+    now = now or services.clock()
     idle = dt.timedelta(minutes=services.settings.session_idle_minutes)
     async with services.db.session() as session:
         states = await sessions.forget_expired_login_states(session, now)

@@ -615,10 +615,10 @@ async def deliver_due(services: Services, metrics: Metrics | None = None) -> int
     return claimed_total
 
 
-async def forget_old(services: Services) -> int:
+async def forget_old(services: Services, now: dt.datetime | None = None) -> int:
     """Drop finished deliveries older than :data:`KEEP_DELIVERIES` (the log keeps the rest)."""
     async with services.db.session() as session:
-        return await rows.forget_delivered(session, services.clock() - KEEP_DELIVERIES)
+        return await rows.forget_delivered(session, (now or services.clock()) - KEEP_DELIVERIES)
 
 
 def _body(payload: dict[str, Any]) -> bytes:

@@ -134,11 +134,11 @@ async def consume_oauth_state(services: Services, state: str) -> bool:
         return await events.consume_oauth_state(session, state, services.clock())
 
 
-async def forget_expired_oauth_states(services: Services) -> int:
+async def forget_expired_oauth_states(services: Services, now: dt.datetime | None = None) -> int:
     """Housekeeping: drop OAuth states past their 10 minutes (an unfinished install leaves one
     behind; the install page is rate-limited, so at most rate x TTL rows can exist)."""
     async with services.db.session() as session:
-        return await events.forget_expired_oauth_states(session, services.clock())
+        return await events.forget_expired_oauth_states(session, now or services.clock())
 
 
 async def uninstall(

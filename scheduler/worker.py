@@ -123,38 +123,34 @@ class Worker:
     async def _housekeeping(self) -> None:
         """Escalate overdue blockers (bot.blockers), forget old event ids, expired OAuth and
         sign-in states, dead web sessions and API idempotency keys, at most once a minute; drop
-        old webhook deliveries at most once an hour. By the clock as it is now: a tick's start
-        may be minutes old by this point, and the sweeps read the clock too."""
+        old webhook deliveries at most once an hour. By the clock as it is now (a tick's start
+        may be minutes old by this point); the sweeps use that same reading, so what one round
+        left behind waits for the next, a minute later."""
         now = self.services.clock()
         last = self._housekept
         if last is not None and abs(now - last) < HOUSEKEEPING_EVERY:
             return
         self._housekept = now
-        try:
-            await self._sweep(now)
-        finally:
-            # The sweeps read the clock themselves, possibly after a test or an operator moved
-            # it on; the next round counts from the last reading, not from the tick's start.
-            self._housekept = max(now, self.services.clock())
+        await self._sweep(now)
 
     async def _sweep(self, now: dt.datetime) -> None:
         # Blockers open too long reach their owners within a minute: no hurry, so not every tick.
         escalated = await escalate_due(self.services)
         if escalated:
             log.info("blockers_escalated", count=escalated)
-        await events.forget_old(self.services)
-        dropped = await workspaces.forget_expired_oauth_states(self.services)
+        await events.forget_old(self.services, now)
+        dropped = await workspaces.forget_expired_oauth_states(self.services, now)
         if dropped:
             log.info("oauth_states_expired", count=dropped)
-        expired_keys = await idempotency.forget_expired(self.services)
+        expired_keys = await idempotency.forget_expired(self.services, now)
         if expired_keys:
             log.info("idempotency_keys_expired", count=expired_keys)
         pruned = self._pruned_webhook_log
         if pruned is None or abs(now - pruned) >= WEBHOOK_LOG_PRUNE_EVERY:
             self._pruned_webhook_log = now
-            forgotten = await webhooks.forget_old(self.services)
+            forgotten = await webhooks.forget_old(self.services, now)
             if forgotten:
                 log.info("webhook_deliveries_forgotten", count=forgotten)
-        forgotten = await web_sessions.forget_expired(self.services)
+        forgotten = await web_sessions.forget_expired(self.services, now)
         if forgotten:
             log.info("web_sessions_expired", count=forgotten)
