@@ -33,13 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import webhooks
 from bot.outcomes import Refusal
 from bot.people import Caller
-from bot.reports import working_weekdays
+from bot.reports import standup_named_or_by_id, unseen, working_weekdays
 from bot.rules.attendance import person_date
 from bot.rules.blockers import age_text, is_overdue, working_days_between
 from bot.rules.permissions import Why, can_see
 from bot.rules.questions import Question, blocker_text
 from bot.rules.signing import WebhookEvent
-from bot.rules.validation import name_key
 from bot.runtime import Services
 from bot.slack.gateway import error_code, open_dm, send_dm
 from bot.views.blockers import (
@@ -353,19 +352,15 @@ async def standup_blockers(
     now = services.clock()
     workspace_id = caller.workspace_id
     async with services.db.session() as session:
-        if isinstance(which, str):
-            standup = await standups.find_standup_by_name(session, workspace_id, name_key(which))
-        else:
-            standup = await standups.get_standup(session, workspace_id, which)
-        missing = Refusal(Why.NO_SUCH_STANDUP, which) if isinstance(which, str) else None
-        if standup is None:
-            return missing or Refusal(Why.STANDUP_GONE)
+        standup = await standup_named_or_by_id(session, workspace_id, which)
+        if isinstance(standup, Refusal):
+            return standup
         people = await standups.standup_participants(session, workspace_id, standup.id)
         involved = await standups.owner_ids(session, workspace_id, standup)
         if not can_see(
             actor, involved | {m.slack_user_id for m in people}, standup.channel_private
         ):
-            return missing or Refusal(Why.STANDUP_GONE)
+            return unseen(which)
         found = await reports_db.open_blockers(session, workspace_id, [standup.id])
     tz_of = {m.slack_user_id: m.tz for m in people}
     lines = []

@@ -87,18 +87,33 @@ def working_weekdays(standup: Standup) -> frozenset[int]:
     return weekdays_of(cadence, mask_to_weekdays(standup.weekday_mask))
 
 
+async def standup_named_or_by_id(
+    session: AsyncSession, workspace_id: int, which: str | int
+) -> Standup | Refusal:
+    """This workspace's standup by name (a command) or by id (a button, the API, a page): a
+    name not found reads "no such standup", an id "it was deleted"."""
+    if isinstance(which, str):
+        standup = await standups.find_standup_by_name(session, workspace_id, name_key(which))
+    else:
+        standup = await standups.get_standup(session, workspace_id, which)
+    return standup or unseen(which)
+
+
+def unseen(which: str | int) -> Refusal:
+    """What a standup that is not there (or not for this reader's eyes) reads as."""
+    return (
+        Refusal(Why.NO_SUCH_STANDUP, which) if isinstance(which, str) else Refusal(Why.STANDUP_GONE)
+    )
+
+
 async def find_readable(
     session: AsyncSession, workspace_id: int, which: str | int, actor: Actor
 ) -> Readable | Refusal:
     """The standup named (or by id, from a button or the API) if the caller may read its report
     (and export its answers), with how much of it; else why not (three statements)."""
-    if isinstance(which, str):
-        standup = await standups.find_standup_by_name(session, workspace_id, name_key(which))
-    else:
-        standup = await standups.get_standup(session, workspace_id, which)
-    missing = Refusal(Why.NO_SUCH_STANDUP, which) if isinstance(which, str) else None
-    if standup is None:
-        return missing or Refusal(Why.STANDUP_GONE)
+    standup = await standup_named_or_by_id(session, workspace_id, which)
+    if isinstance(standup, Refusal):
+        return standup
     people = [
         m.slack_user_id
         for m in await standups.standup_participants(session, workspace_id, standup.id)
@@ -108,7 +123,7 @@ async def find_readable(
     if scope == ReportScope.NONE:
         if not can_see(actor, owners | set(people), standup.channel_private):
             # A private channel's standup they may not see: as if it did not exist.
-            return missing or Refusal(Why.STANDUP_GONE)
+            return unseen(which)
         return Refusal(Why.NOT_REPORT_READER, standup.name)
     return Readable(standup, people, scope)
 

@@ -96,10 +96,10 @@ async def get(session: AsyncSession, workspace_id: int, blocker_id: int) -> Owne
     return None if row is None else OwnedBlocker(row[0], row[1], row[2])
 
 
-async def resolve(
-    session: AsyncSession, workspace_id: int, blocker_id: int, now: dt.datetime
+async def _update_open(
+    session: AsyncSession, workspace_id: int, blocker_id: int, **values: object
 ) -> bool:
-    """Close an open blocker; False when it was already closed (a second click)."""
+    """Change a blocker that is still open; False when it was closed meanwhile."""
     result = await session.execute(
         update(Blocker)
         .where(
@@ -107,26 +107,24 @@ async def resolve(
             Blocker.id == blocker_id,
             Blocker.resolved_at.is_(None),
         )
-        .values(resolved_at=now)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return affected(result) > 0
+
+
+async def resolve(
+    session: AsyncSession, workspace_id: int, blocker_id: int, now: dt.datetime
+) -> bool:
+    """Close an open blocker; False when it was already closed (a second click)."""
+    return await _update_open(session, workspace_id, blocker_id, resolved_at=now)
 
 
 async def mark_still_blocked(
     session: AsyncSession, workspace_id: int, blocker_id: int, day: dt.date
 ) -> bool:
-    result = await session.execute(
-        update(Blocker)
-        .where(
-            Blocker.workspace_id == workspace_id,
-            Blocker.id == blocker_id,
-            Blocker.resolved_at.is_(None),
-        )
-        .values(still_blocked_on=day)
-        .execution_options(synchronize_session=False)
-    )
-    return affected(result) > 0
+    """They said they are still blocked on `day`; False when it was resolved meanwhile."""
+    return await _update_open(session, workspace_id, blocker_id, still_blocked_on=day)
 
 
 async def open_for_pairs(

@@ -35,18 +35,27 @@ def standup_id_of(request: web.Request) -> int | None:
     return parse_id(request.match_info.get("standup_id", ""))
 
 
+async def visible_standup(
+    request: web.Request, viewer: Viewer
+) -> tuple[Caller, StandupRef] | web.Response:
+    """The standup in the URL, if the viewer may see it (else a 404 page)."""
+    standup_id = standup_id_of(request)
+    if standup_id is None:
+        return not_found(request, viewer)
+    caller = await caller_of(request, viewer)
+    ref = await dashboard.visible_standup(services_of(request), caller, standup_id)
+    if isinstance(ref, NotFound):
+        return not_found(request, viewer)
+    return caller, ref
+
+
 async def managed_standup(
     request: web.Request, viewer: Viewer
 ) -> tuple[Caller, StandupRef] | web.Response:
     """The standup in the URL, if the viewer may see it (else 404) and manage it (else 403)."""
-    standup_id = standup_id_of(request)
-    if standup_id is None:
-        return not_found(request, viewer)
-    services = services_of(request)
-    caller = await caller_of(request, viewer)
-    ref = await dashboard.visible_standup(services, caller, standup_id)
-    if isinstance(ref, NotFound):
-        return not_found(request, viewer)
-    if not ref.can_manage:
-        return refusal_page(request, viewer, Refusal(Why.NOT_MANAGER, ref.name))
-    return caller, ref
+    found = await visible_standup(request, viewer)
+    if isinstance(found, web.Response):
+        return found
+    if not found[1].can_manage:
+        return refusal_page(request, viewer, Refusal(Why.NOT_MANAGER, found[1].name))
+    return found

@@ -34,6 +34,7 @@ from handlers.web.guards import (
     page_context,
     refusal_page,
     standup_id_of,
+    visible_standup,
 )
 from handlers.web.render import render
 from handlers.web.standup_form import edit_values, new_values, read_form
@@ -232,14 +233,11 @@ def _unreachable(request: web.Request, viewer: Viewer) -> web.Response:
 
 @page
 async def standup_history(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    standup_id = standup_id_of(request)
-    if standup_id is None:
-        return not_found(request, viewer)
+    found = await visible_standup(request, viewer)
+    if isinstance(found, web.Response):
+        return found
+    caller, ref = found
     services = services_of(request)
-    caller = await caller_of(request, viewer)
-    ref = await dashboard.visible_standup(services, caller, standup_id)
-    if isinstance(ref, NotFound):
-        return not_found(request, viewer)
     history = await standups.history(services, caller, ref.name)
     if isinstance(history, Refusal):
         return refusal_page(request, viewer, history)
