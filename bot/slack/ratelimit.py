@@ -117,16 +117,23 @@ class LocalLimiter:
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / limit.rate
 
 
-_RESERVE_LUA = """
+# Every script starts the same way: the bucket (ARGV: rate, burst) refilled up to now, by
+# Redis's own clock.
+_REFILL_LUA = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local penalty = tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or burst
 local at = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + (now - at) * rate)
+"""
+
+_RESERVE_LUA = (
+    _REFILL_LUA
+    + """
+local penalty = tonumber(ARGV[3])
 if penalty > 0 then
   tokens = math.min(tokens, -penalty * rate)
 else
@@ -137,17 +144,12 @@ redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate + penalty) + 60)
 if tokens >= 0 then return '0' end
 return tostring(-tokens / rate)
 """
+)
 
 
-_ADMIT_LUA = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + (now - at) * rate)
+_ADMIT_LUA = (
+    _REFILL_LUA
+    + """
 local wait = 0
 if tokens >= 1 then
   tokens = tokens - 1
@@ -158,20 +160,16 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
 return tostring(wait)
 """
+)
 
 
-_BACKLOG_LUA = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + (now - at) * rate)
+_BACKLOG_LUA = (
+    _REFILL_LUA
+    + """
 if tokens >= 1 then return '0' end
 return tostring((1 - tokens) / rate)
 """
+)
 
 
 class RedisLimiter:
