@@ -195,13 +195,19 @@ async def runs_changed(services: Services, runs: Collection[tuple[int, int]]) ->
             await home_rows.mark_runs_stale(session, workspace_id, run_ids, now)
 
 
+# Slack's answers that drawing this home again will not change: not worth another try.
+NEVER_DRAWABLE = frozenset(
+    {"user_not_found", "account_inactive", "invalid_auth", "not_authed", "token_revoked"}
+)
+
+
 async def republish_stale(
     services: Services, limit: int = REPUBLISH_PER_TICK, budget: float = REPUBLISH_BUDGET
 ) -> int:
     """The scheduler's step: draw again up to `limit` homes marked out of date, for at most
     `budget` seconds (views.publish waits for its rate limit, and the next tick's prompts must
-    not wait for homes); the ones not reached are marked again for the next tick. Returns how
-    many were published."""
+    not wait for homes); the ones not reached, and those Slack could not take now (a network
+    error, a rate limit), are marked again for the next tick. Returns how many were published."""
     async with services.db.session() as session:
         claimed = await home_rows.claim_stale(session, limit)
     if not claimed:
@@ -209,6 +215,7 @@ async def republish_stale(
     started = time.monotonic()
     clients: dict[int, AsyncWebClient | None] = {}
     published = 0
+    retry: list[tuple[int, str]] = []
     for done, (workspace_id, user_id) in enumerate(claimed):
         if time.monotonic() - started > budget:
             await _mark_again(services, claimed[done:])
@@ -219,10 +226,19 @@ async def republish_stale(
         client = clients[workspace_id]
         if client is None:
             continue
-        async with services.db.session() as session:
-            home = await home_for(session, workspace_id, user_id, services.clock())
-        published += await publish(client, home)
-    log.info("homes_republished", claimed=len(claimed), published=published)
+        try:
+            async with services.db.session() as session:
+                home = await home_for(session, workspace_id, user_id, services.clock())
+            await client.views_publish(user_id=home.user_id, view=home_view(home))
+            published += 1
+        except Exception as exc:  # one home's failure neither loses the others nor this one
+            code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+            log.warning("home_publish_failed", error=code)
+            if code not in NEVER_DRAWABLE:
+                retry.append((workspace_id, user_id))
+    if retry:
+        await _mark_again(services, retry)
+    log.info("homes_republished", claimed=len(claimed), published=published, retry=len(retry))
     return published
 
 

@@ -18,6 +18,8 @@ from sqlalchemy import update
 from bot import home
 from bot.outcomes import Attendance, HolidayCalendars, Home, HomeBlocker, HomePrompt, HomeStandup
 from bot.runtime import Services
+from bot.settings import load_settings
+from bot.slack.gateway import SlackGateway
 from bot.views.home import home_view
 from storage import attendance as attendance_db
 from storage import home as home_rows
@@ -26,7 +28,9 @@ from storage.home import PromptRow
 from storage.migrate import upgrade_to_head
 from storage.models import Prompt, PromptState, Run, RunState, Standup
 from tests.blockkit_limits import validate_view
+from tests.harness import BOT_TOKEN
 from tests.history_seed import QUESTIONS, Seeded, add_blocker, seed_standup
+from tests.slack_fake import FakeSlack
 from tests.test_blocks import EVIL, injection_problems, mrkdwn_texts
 from tests.test_report_usecase import _services, counting
 
@@ -391,3 +395,48 @@ def test_a_standup_one_may_not_manage_offers_only_its_report() -> None:
     view = home_view(shown)
     [actions] = [b for b in view["blocks"] if b["type"] == "actions"]
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [("home_report", "7")]
+
+
+async def test_homes_slack_could_not_take_are_drawn_again_next_tick(world: World) -> None:
+    services, workspace_id = world.services, world.daily.workspace_id
+    for user in (ALICE, BOB):
+        await home.opened(services, workspace_id, user)
+    async with world.db.session() as session:
+        await home_rows.mark_runs_stale(session, workspace_id, [world.daily_today], NOW)
+    # This world's Slack address answers nothing (a network failure): both wait for a retry.
+    assert await home.republish_stale(services) == 0
+    async with world.db.session() as session:
+        again = await home_rows.claim_stale(session, 10)
+    assert sorted(again) == [(workspace_id, ALICE), (workspace_id, BOB)]
+
+
+async def test_a_home_slack_will_never_draw_is_not_tried_again(
+    world: World, database_url: str
+) -> None:
+    workspace_id = world.daily.workspace_id
+    async with FakeSlack() as slack:
+        for user in (ALICE, BOB):
+            slack.add_user(user, user.lower(), tz="Europe/Berlin")
+        settings = load_settings(
+            slack_signing_secret="s" * 32,
+            slack_bot_token=BOT_TOKEN,
+            slack_api_url=slack.api_url,
+            database_url=database_url,
+            _env_file=None,
+        )
+        services = Services(
+            settings=settings, db=world.db, slack=SlackGateway(settings, None, world.db)
+        )
+        services.clock = lambda: NOW
+        try:
+            for user in (ALICE, BOB):
+                await home.opened(services, workspace_id, user)
+            async with world.db.session() as session:
+                await home_rows.mark_runs_stale(session, workspace_id, [world.daily_today], NOW)
+            slack.fail_next("views.publish", error="user_not_found", status=200)
+            assert await home.republish_stale(services) == 1  # the other one was drawn
+            assert len(slack.calls_to("views.publish")) == 2
+            async with world.db.session() as session:
+                assert await home_rows.claim_stale(session, 10) == []
+        finally:
+            await services.slack.close()
