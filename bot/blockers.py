@@ -40,7 +40,7 @@ from bot.rules.permissions import Why, can_see
 from bot.rules.questions import Question, blocker_text
 from bot.rules.signing import WebhookEvent
 from bot.runtime import Services
-from bot.slack.gateway import error_code, open_dm, send_dm
+from bot.slack.gateway import PERMANENT_ERRORS, error_code, open_dm, send_dm
 from bot.views.blockers import (
     AskedBlocker,
     BlockerLine,
@@ -309,6 +309,7 @@ async def escalate_due(services: Services) -> int:
         for e in mine:
             by_workspace[e.workspace_id].append(e)
         clients = {w: await services.slack.bot_client(session, w) for w in by_workspace}
+    retry: set[tuple[int, int]] = set()
     for workspace_id, escalations in by_workspace.items():
         client = clients[workspace_id]
         if client is None:
@@ -316,20 +317,29 @@ async def escalate_due(services: Services) -> int:
             continue
         for e in escalations:
             owners = {e.standup.owner_user_id} | co_owners.get((workspace_id, e.standup.id), set())
-            await _tell_owners(client, e, sorted(owners - {e.user_id}))
-    return len(mine)
+            if not await _tell_owners(client, e, sorted(owners - {e.user_id})):
+                retry.add((workspace_id, e.blocker_id))
+    if retry:  # nobody heard of it for a reason that may pass: the next round tries again
+        async with services.db.session() as session:
+            await rows.release_escalated(session, retry, now)
+    return len(mine) - len(retry)
 
 
-async def _tell_owners(client: AsyncWebClient, e: _Escalation, owners: Sequence[str]) -> None:
+async def _tell_owners(client: AsyncWebClient, e: _Escalation, owners: Sequence[str]) -> bool:
+    """DM each owner; False when none was told and a later try might reach one (a network
+    error, Slack failing) — not when every failure is for good (an owner's account is gone)."""
     message = escalation_message(e.user_id, e.standup.name, e.text, e.age, e.working_days)
+    told, passing = 0, 0
     for owner in owners:
         try:
             await send_dm(client, owner, message["text"], message["blocks"])
-        except SlackApiError as exc:
-            log.warning("blocker_escalation_failed", blocker_id=e.blocker_id, error=error_code(exc))
-        except Exception:  # claimed already: one owner's failure must not stop the others
-            log.exception("blocker_escalation_crashed", blocker_id=e.blocker_id)
-    log.info("blocker_escalated", blocker_id=e.blocker_id, owners=len(owners))
+            told += 1
+        except Exception as exc:  # claimed already: one owner's failure must not stop the others
+            code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+            log.warning("blocker_escalation_failed", blocker_id=e.blocker_id, error=code)
+            passing += code not in PERMANENT_ERRORS
+    log.info("blocker_escalated", blocker_id=e.blocker_id, owners=len(owners), told=told)
+    return told > 0 or passing == 0
 
 
 # --- listing ----------------------------------------------------------------------------------

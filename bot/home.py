@@ -24,7 +24,7 @@ from bot.outcomes import Attendance, HolidayCalendars, Home, HomeBlocker, HomePr
 from bot.planning import next_run_of
 from bot.rules.blockers import age_text
 from bot.runtime import Services
-from bot.slack.gateway import error_code
+from bot.slack.gateway import PERMANENT_ERRORS, error_code
 from bot.standups import schedule_text
 from bot.views.home import home_view
 from storage import attendance as attendance_db
@@ -195,12 +195,6 @@ async def runs_changed(services: Services, runs: Collection[tuple[int, int]]) ->
             await home_rows.mark_runs_stale(session, workspace_id, run_ids, now)
 
 
-# Slack's answers that drawing this home again will not change: not worth another try.
-NEVER_DRAWABLE = frozenset(
-    {"user_not_found", "account_inactive", "invalid_auth", "not_authed", "token_revoked"}
-)
-
-
 async def republish_stale(
     services: Services, limit: int = REPUBLISH_PER_TICK, budget: float = REPUBLISH_BUDGET
 ) -> int:
@@ -234,7 +228,7 @@ async def republish_stale(
         except Exception as exc:  # one home's failure neither loses the others nor this one
             code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
             log.warning("home_publish_failed", error=code)
-            if code not in NEVER_DRAWABLE:
+            if code not in PERMANENT_ERRORS:  # drawing it again would not change Slack's answer
                 retry.append((workspace_id, user_id))
     if retry:
         await _mark_again(services, retry)

@@ -237,6 +237,24 @@ async def claim_escalated(
     return {(w, b) for w, b in result} & set(pairs)
 
 
+async def release_escalated(
+    session: AsyncSession, pairs: Collection[tuple[int, int]], claimed_at: dt.datetime
+) -> None:
+    """Undo this round's claim on these (workspace_id, blocker_id): nobody was told."""
+    if not pairs:
+        return
+    await session.execute(
+        update(Blocker)
+        .where(
+            Blocker.id.in_(sorted(b for _, b in pairs)),
+            Blocker.workspace_id.in_(sorted({w for w, _ in pairs})),
+            Blocker.escalated_at == claimed_at,
+        )
+        .values(escalated_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def co_owners(
     session: AsyncSession, keys: Collection[tuple[int, int]]
 ) -> dict[tuple[int, int], set[str]]:

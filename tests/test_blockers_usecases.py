@@ -316,6 +316,40 @@ async def test_escalation_checks_the_threshold_exactly(world: World) -> None:
     assert await blockers.escalate_due(world.services) == 1
 
 
+async def test_an_escalation_nobody_received_is_tried_again_unless_it_never_can_be(
+    world: World,
+) -> None:
+    await answer(world, BOB, await prompt_on(world, BOB, MONDAY), "CI is red")
+    world.now.at = dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC)  # overdue
+    # Slack fails for both owners (Alice and Carol): the claim is given back.
+    world.slack.fail_next("chat.postMessage", error="fatal_error", status=200, times=2)
+    assert await blockers.escalate_due(world.services) == 0
+    [blocker] = await all_blockers(world)
+    assert blocker.escalated_at is None
+    # A minute later it goes through, once.
+    world.now.at += dt.timedelta(minutes=1)
+    assert await blockers.escalate_due(world.services) == 1
+    assert await blockers.escalate_due(world.services) == 0
+    await world.slack.wait_idle(quiet=0.2)
+    delivered = [
+        "U" + c.body["channel"][1:]
+        for c in world.slack.calls_to("chat.postMessage")
+        if c.response.get("ok")
+    ]
+    assert sorted(delivered) == [ALICE, CAROL]  # each owner once, after the failed round
+
+
+async def test_an_escalation_no_owner_can_ever_receive_is_not_retried(world: World) -> None:
+    await answer(world, BOB, await prompt_on(world, BOB, MONDAY), "CI is red")
+    world.now.at = dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC)
+    world.slack.fail_next("chat.postMessage", error="account_inactive", status=200, times=2)
+    assert await blockers.escalate_due(world.services) == 1
+    [blocker] = await all_blockers(world)
+    assert blocker.escalated_at is not None
+    world.now.at += dt.timedelta(minutes=1)
+    assert await blockers.escalate_due(world.services) == 0
+
+
 async def test_a_paused_standups_blockers_are_not_escalated(world: World) -> None:
     await answer(world, BOB, await prompt_on(world, BOB, MONDAY), "CI is red")
     async with world.services.db.session() as session:
