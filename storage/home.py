@@ -147,19 +147,26 @@ def _opened(workspace_id: int) -> ColumnElement[bool]:
     return and_(Member.workspace_id == workspace_id, Member.home_opened_at.is_not(None))
 
 
+async def _mark(
+    session: AsyncSession, workspace_id: int, who: ColumnElement[bool], now: dt.datetime
+) -> int:
+    """Mark the opened homes of the members `who` picks out: one statement."""
+    result = await session.execute(
+        update(Member)
+        .where(_opened(workspace_id), who)
+        .values(_stale(now))
+        .execution_options(synchronize_session=False)
+    )
+    return affected(result)
+
+
 async def mark_members_stale(
     session: AsyncSession, workspace_id: int, member_ids: Collection[int], now: dt.datetime
 ) -> int:
     """These people's homes (those who ever opened theirs) show something out of date."""
     if not member_ids:
         return 0
-    result = await session.execute(
-        update(Member)
-        .where(_opened(workspace_id), Member.id.in_(sorted(member_ids)))
-        .values(_stale(now))
-        .execution_options(synchronize_session=False)
-    )
-    return affected(result)
+    return await _mark(session, workspace_id, Member.id.in_(sorted(member_ids)), now)
 
 
 async def mark_runs_stale(
@@ -171,13 +178,7 @@ async def mark_runs_stale(
     in_runs = select(Prompt.member_id).where(
         Prompt.workspace_id == workspace_id, Prompt.run_id.in_(sorted(run_ids))
     )
-    result = await session.execute(
-        update(Member)
-        .where(_opened(workspace_id), Member.id.in_(in_runs))
-        .values(_stale(now))
-        .execution_options(synchronize_session=False)
-    )
-    return affected(result)
+    return await _mark(session, workspace_id, Member.id.in_(in_runs), now)
 
 
 def _owners(workspace_id: int, standup_id: int) -> ColumnElement[bool]:
@@ -198,16 +199,8 @@ async def mark_standup_stale(
     participants = select(Participant.member_id).where(
         Participant.workspace_id == workspace_id, Participant.standup_id == standup_id
     )
-    result = await session.execute(
-        update(Member)
-        .where(
-            _opened(workspace_id),
-            or_(Member.id.in_(participants), _owners(workspace_id, standup_id)),
-        )
-        .values(_stale(now))
-        .execution_options(synchronize_session=False)
-    )
-    return affected(result)
+    who = or_(Member.id.in_(participants), _owners(workspace_id, standup_id))
+    return await _mark(session, workspace_id, who, now)
 
 
 async def mark_members_and_owners_stale(
@@ -219,16 +212,8 @@ async def mark_members_and_owners_stale(
 ) -> int:
     """These people's homes and those of the standup's owners (a roster change: who joined or
     left, and the owners' participant counts): one statement, however many people."""
-    result = await session.execute(
-        update(Member)
-        .where(
-            _opened(workspace_id),
-            or_(Member.id.in_(sorted(member_ids)), _owners(workspace_id, standup_id)),
-        )
-        .values(_stale(now))
-        .execution_options(synchronize_session=False)
-    )
-    return affected(result)
+    who = or_(Member.id.in_(sorted(member_ids)), _owners(workspace_id, standup_id))
+    return await _mark(session, workspace_id, who, now)
 
 
 async def mark_users_stale(
@@ -237,13 +222,7 @@ async def mark_users_stale(
     """These people's homes (by Slack user id) need drawing again: a claim not done in time."""
     if not slack_user_ids:
         return 0
-    result = await session.execute(
-        update(Member)
-        .where(_opened(workspace_id), Member.slack_user_id.in_(sorted(slack_user_ids)))
-        .values(_stale(now))
-        .execution_options(synchronize_session=False)
-    )
-    return affected(result)
+    return await _mark(session, workspace_id, Member.slack_user_id.in_(sorted(slack_user_ids)), now)
 
 
 async def claim_stale(session: AsyncSession, limit: int) -> list[tuple[int, str]]:
