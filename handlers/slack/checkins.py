@@ -29,17 +29,17 @@ from bot.views.blockkit import (
     question_block_id,
 )
 from bot.views.modals import answer_modal
-from handlers.slack.context import after_ack, parse_id, services_of, workspace_id_of
+from handlers.slack.context import acked, after_ack, parse_id, services_of, workspace_id_of
 from handlers.slack.home import show_notice
 
 log = structlog.get_logger("asyncstand.handlers")
 
 
 def register(app: AsyncApp) -> None:
-    app.action(A_ANSWER)(on_answer_button)
-    app.action(A_EDIT)(on_answer_button)
-    app.action(A_REMINDER_ANSWER)(on_answer_button)
-    app.action(A_SKIP)(on_skip_button)
+    answer_button = acked(open_answer_form, opens_modal=True)
+    for action_id in (A_ANSWER, A_EDIT, A_REMINDER_ANSWER):
+        app.action(action_id)(answer_button)
+    app.action(A_SKIP)(acked(on_skip_button))
     app.view(ANSWER_CALLBACK)(on_answer_submit)
 
 
@@ -60,13 +60,7 @@ async def _say(args: AsyncArgs, refusal: Refusal) -> None:
     await args.respond(replace_original=False, response_type="ephemeral", text=text)
 
 
-async def on_answer_button(args: AsyncArgs) -> None:
-    await args.ack()
-    async with after_ack(args.context, opens_modal=True):
-        await _open_answer_form(args)
-
-
-async def _open_answer_form(args: AsyncArgs) -> None:
+async def open_answer_form(args: AsyncArgs) -> None:
     services = services_of(args.context)
     ref = await _button_ref(args)
     form = await checkins.answer_form(services, ref)
@@ -89,15 +83,13 @@ async def _open_answer_form(args: AsyncArgs) -> None:
 
 
 async def on_skip_button(args: AsyncArgs) -> None:
-    await args.ack()
     services = services_of(args.context)
-    async with after_ack(args.context):
-        ref = await _button_ref(args)
-        outcome = await checkins.skip(services, ref)
-        if isinstance(outcome, Refusal):
-            await _say(args, outcome)
-            return
-        await checkins.publish(services, args.client, ref.workspace_id, outcome)
+    ref = await _button_ref(args)
+    outcome = await checkins.skip(services, ref)
+    if isinstance(outcome, Refusal):
+        await _say(args, outcome)
+        return
+    await checkins.publish(services, args.client, ref.workspace_id, outcome)
 
 
 def _submitted(element: object) -> str | None:

@@ -8,22 +8,20 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot import reminders
 from bot.views.blockkit import A_REMINDERS_TOGGLE
-from handlers.slack.context import after_ack, caller_of, services_of
+from handlers.slack.context import acked, caller_of, services_of
 from handlers.slack.home import publish_home
 
 WANTED = {"off": True, "on": False}
 
 
 def register(app: AsyncApp) -> None:
-    app.action(A_REMINDERS_TOGGLE)(on_reminders_button)
+    app.action(A_REMINDERS_TOGGLE)(acked(on_reminders_button))
 
 
 async def on_reminders_button(args: AsyncArgs) -> None:
-    await args.ack()
     user_id = str(args.body["user"]["id"])
     off = WANTED.get(str((args.action or {}).get("value")))
-    async with after_ack(args.context):
-        if off is not None:
-            caller = await caller_of(args.context, args.client, user_id)
-            await reminders.own_reminders(services_of(args.context), caller, off=off)
-        await publish_home(args.context, args.client, user_id)
+    if off is not None:
+        caller = await caller_of(args.context, args.client, user_id)
+        await reminders.own_reminders(services_of(args.context), caller, off=off)
+    await publish_home(args.context, args.client, user_id)
